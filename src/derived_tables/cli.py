@@ -1,0 +1,36 @@
+"""The `derived` command line: generate curated data, build and publish the warehouse, benchmark.
+
+Each command lives in its own module and is imported lazily, so `derived --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from derived_tables import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="derived")
+def main() -> None:
+    """derived-tables: synthetic curated justice data and its dbt warehouse."""
+
+
+def _register() -> None:
+    from derived_tables.generator.command import generate
+
+    main.add_command(generate)
+
+    from derived_tables.publish import build
+
+    main.add_command(build)
+
+    from derived_tables.bench import bench
+
+    main.add_command(bench)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()
