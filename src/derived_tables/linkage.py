@@ -1,0 +1,754 @@
+"""Person linkage across courts, prisons and probation, and how good it is.
+
+The same person has records in three systems, each with its own identifier (defendant_id,
+prison_number, crn) and with realistic variation between them: name typos and nicknames,
+swapped day/month of birth, moved postcodes, a PNC-like national identifier present for only
+some records. This module links them with Splink (a Fellegi-Sunter probabilistic model run on
+DuckDB) and measures the result against the generator's truth file.
+
+- :func:`link_person_records` is what the dbt Python model ``int_person_records_linked`` runs:
+  person records in (one row per system record, shaped by ``int_person_records_unioned``), one
+  row per record out with its person (cluster) id. Fully deterministic: the model's m and u
+  parameters are fixed (:data:`PARAMETERS`, trained once, see :func:`train_parameters`), the
+  prior is counted from the data, scoring is row-wise arithmetic and clustering is connected
+  components, so the same records always give the same clusters and the same person ids.
+- :func:`train_parameters` re-estimates m and u without labels (u by random sampling, m by
+  expectation maximisation) for a maintainer to review and copy into :data:`PARAMETERS`.
+- :func:`pairwise_quality` and :func:`evaluate_warehouse` compare the clusters with the truth
+  file (never a source of the build) and give pairwise precision, recall and F1.
+
+Run ``python -m derived_tables.linkage --help`` for the command-line helpers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+SYSTEMS: tuple[str, ...] = ("common_platform", "nomis", "delius")
+
+#: Two records are the same person when Splink's match probability for the pair is at least
+#: this. Records are then clustered by connected components over those links. Chosen from the
+#: precision/recall curve on generated data (see docs in models/intermediate/people): high
+#: enough that a chain of links rarely joins two people, low enough to keep nickname, typo and
+#: swapped-date links.
+MATCH_THRESHOLD = 0.9
+
+#: Scored pairs below this probability are discarded straight after scoring: they can neither
+#: link nor usefully describe a near miss, and dropping them keeps memory bounded.
+SCORE_FLOOR = 0.01
+
+#: Deterministic rules (admitting almost no false pairs) and their assumed recall, from which
+#: the prior probability that two random records match is counted on each run. The prior
+#: depends on the number of records (one in n), so it is the one parameter not fixed.
+PRIOR_RULES: tuple[str, ...] = (
+    "l.pnc_id = r.pnc_id",
+    "l.first_name = r.first_name and l.last_name = r.last_name"
+    " and l.date_of_birth = r.date_of_birth",
+)
+PRIOR_RULES_RECALL = 0.75
+
+#: Candidate pairs: a pair is scored when it agrees on at least one of these.
+BLOCKING_RULES: tuple[str, ...] = (
+    "l.pnc_id = r.pnc_id",
+    "l.date_of_birth = r.date_of_birth",
+    "l.date_of_birth = r.date_of_birth_swapped",
+    "l.last_name = r.last_name and l.year_of_birth = r.year_of_birth",
+    "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name",
+    "l.postcode = r.postcode and l.year_of_birth = r.year_of_birth",
+)
+
+#: Common English diminutives and the formal first name they stand for (upper case, letters
+#: only, as in the normalised name columns). Used for a "same name, different form" level.
+NICKNAMES: dict[str, str] = {
+    "AL": "ALAN",
+    "ALEX": "ALEXANDER",
+    "ALF": "ALFRED",
+    "ALFIE": "ALFRED",
+    "ANDY": "ANDREW",
+    "DREW": "ANDREW",
+    "ANNIE": "ANNE",
+    "TONY": "ANTHONY",
+    "BEN": "BENJAMIN",
+    "BENNY": "BENJAMIN",
+    "BERNIE": "BERNARD",
+    "CATHY": "CATHERINE",
+    "KATE": "CATHERINE",
+    "KATIE": "CATHERINE",
+    "KATHERINE": "CATHERINE",
+    "KATHRYN": "CATHERINE",
+    "KATHY": "CATHERINE",
+    "CHARLIE": "CHARLES",
+    "CHAS": "CHARLES",
+    "CHRIS": "CHRISTOPHER",
+    "KIT": "CHRISTOPHER",
+    "CHRISSY": "CHRISTINE",
+    "DAN": "DANIEL",
+    "DANNY": "DANIEL",
+    "DAVE": "DAVID",
+    "DAVY": "DAVID",
+    "DEB": "DEBORAH",
+    "DEBBIE": "DEBORAH",
+    "DEBRA": "DEBORAH",
+    "DOUG": "DOUGLAS",
+    "ED": "EDWARD",
+    "EDDIE": "EDWARD",
+    "NED": "EDWARD",
+    "TED": "EDWARD",
+    "BETH": "ELIZABETH",
+    "BETTY": "ELIZABETH",
+    "LIBBY": "ELIZABETH",
+    "LIZ": "ELIZABETH",
+    "LIZZIE": "ELIZABETH",
+    "LIZZY": "ELIZABETH",
+    "ELLIE": "ELEANOR",
+    "FRAN": "FRANCES",
+    "FRANK": "FRANCIS",
+    "FRANKIE": "FRANCIS",
+    "FRED": "FREDERICK",
+    "FREDDIE": "FREDERICK",
+    "FREDDY": "FREDERICK",
+    "GEOFF": "GEOFFREY",
+    "GERRY": "GERALD",
+    "GREG": "GREGORY",
+    "HARRY": "HENRY",
+    "HANK": "HENRY",
+    "JAKE": "JACOB",
+    "JIM": "JAMES",
+    "JIMMY": "JAMES",
+    "JAMIE": "JAMES",
+    "JAN": "JANET",
+    "JEN": "JENNIFER",
+    "JENNY": "JENNIFER",
+    "JEFF": "JEFFREY",
+    "JERRY": "JEREMY",
+    "JESS": "JESSICA",
+    "JESSIE": "JESSICA",
+    "JO": "JOANNE",
+    "JOE": "JOSEPH",
+    "JOEY": "JOSEPH",
+    "JACK": "JOHN",
+    "JOHNNY": "JOHN",
+    "JON": "JONATHAN",
+    "JONNY": "JONATHAN",
+    "JOSH": "JOSHUA",
+    "KEN": "KENNETH",
+    "KENNY": "KENNETH",
+    "LARRY": "LAWRENCE",
+    "LEN": "LEONARD",
+    "LENNY": "LEONARD",
+    "LEO": "LEONARD",
+    "MAGGIE": "MARGARET",
+    "MEG": "MARGARET",
+    "PEGGY": "MARGARET",
+    "MANDY": "AMANDA",
+    "MATT": "MATTHEW",
+    "MIKE": "MICHAEL",
+    "MICK": "MICHAEL",
+    "MICKY": "MICHAEL",
+    "MIKEY": "MICHAEL",
+    "NAT": "NATHAN",
+    "NATE": "NATHAN",
+    "NICK": "NICHOLAS",
+    "NICKY": "NICHOLAS",
+    "PAT": "PATRICK",
+    "PADDY": "PATRICK",
+    "PETE": "PETER",
+    "PHIL": "PHILIP",
+    "RAY": "RAYMOND",
+    "BECKY": "REBECCA",
+    "BECCA": "REBECCA",
+    "RICH": "RICHARD",
+    "RICHIE": "RICHARD",
+    "RICK": "RICHARD",
+    "RICKY": "RICHARD",
+    "DICK": "RICHARD",
+    "BOB": "ROBERT",
+    "BOBBY": "ROBERT",
+    "ROB": "ROBERT",
+    "ROBBIE": "ROBERT",
+    "BERT": "ROBERT",
+    "RON": "RONALD",
+    "RONNIE": "RONALD",
+    "ROSIE": "ROSEMARY",
+    "SAM": "SAMUEL",
+    "SAMMY": "SAMUEL",
+    "SANDY": "ALEXANDRA",
+    "SANDRA": "ALEXANDRA",
+    "SUE": "SUSAN",
+    "SUSIE": "SUSAN",
+    "STEVE": "STEPHEN",
+    "STEVIE": "STEPHEN",
+    "STEVEN": "STEPHEN",
+    "STU": "STUART",
+    "TERRY": "TERENCE",
+    "TOM": "THOMAS",
+    "TOMMY": "THOMAS",
+    "TIM": "TIMOTHY",
+    "TIMMY": "TIMOTHY",
+    "TORI": "VICTORIA",
+    "VICKY": "VICTORIA",
+    "VICKI": "VICTORIA",
+    "VAL": "VALERIE",
+    "BILL": "WILLIAM",
+    "BILLY": "WILLIAM",
+    "WILL": "WILLIAM",
+    "WILLIE": "WILLIAM",
+    "LIAM": "WILLIAM",
+    "ZAK": "ZACHARY",
+    "ZACK": "ZACHARY",
+}
+
+# ---------------------------------------------------------------------------------------------
+# The model: comparisons, their levels and the fixed m/u parameters of each non-null level.
+# ---------------------------------------------------------------------------------------------
+
+#: m (probability of the level among true matches) and u (among non-matches) of each
+#: non-null comparison level, in level order. Estimated without labels by
+#: :func:`train_parameters` (provisional: from development data until re-estimated on the
+#: generator's output), then rounded; the m of a disagreement level is floored so that no
+#: single disagreement can veto a link outright.
+PARAMETERS: dict[str, list[tuple[float, float]]] = {
+    # exact, else
+    "pnc_id": [(0.995, 0.00003), (0.005, 0.99997)],
+    # exact (term-frequency adjusted), jaro-winkler >= 0.92, same formal name, jw >= 0.8, else
+    "first_name": [
+        (0.80, 0.012),
+        (0.07, 0.0015),
+        (0.05, 0.0008),
+        (0.04, 0.005),
+        (0.04, 0.9807),
+    ],
+    # exact (term-frequency adjusted), jaro-winkler >= 0.92, jw >= 0.8, else
+    "last_name": [(0.86, 0.001), (0.11, 0.0004), (0.02, 0.0004), (0.01, 0.9982)],
+    # exact, day and month swapped, one character apart, within a year, else
+    "date_of_birth": [
+        (0.90, 0.00008),
+        (0.04, 0.00002),
+        (0.03, 0.0015),
+        (0.02, 0.035),
+        (0.01, 0.96340),
+    ],
+    # full postcode, sector, district, area, else
+    "postcode": [
+        (0.48, 0.000014),
+        (0.01, 0.00018),
+        (0.01, 0.0016),
+        (0.05, 0.048),
+        (0.45, 0.950206),
+    ],
+    # exact, else
+    "gender_code": [(0.98, 0.59), (0.02, 0.41)],
+}
+
+
+def _comparisons(with_parameters: bool = True) -> list[Any]:
+    """The Splink comparisons of the person model, optionally with the fixed m/u values."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def null(column: str) -> Any:
+        return cll.NullLevel(column)
+
+    def exact(column: str, tf: bool = False) -> Any:
+        level = cll.ExactMatchLevel(column)
+        if tf:
+            level.configure(tf_adjustment_column=column)
+        return level
+
+    specs: dict[str, list[Any]] = {
+        "pnc_id": [null("pnc_id"), exact("pnc_id"), cll.ElseLevel()],
+        "first_name": [
+            null("first_name"),
+            exact("first_name", tf=True),
+            cll.JaroWinklerLevel("first_name", 0.92),
+            cll.CustomLevel(
+                "first_name_canonical_l = first_name_canonical_r",
+                label_for_charts="Same formal first name (nickname)",
+            ),
+            cll.JaroWinklerLevel("first_name", 0.8),
+            cll.ElseLevel(),
+        ],
+        "last_name": [
+            null("last_name"),
+            exact("last_name", tf=True),
+            cll.JaroWinklerLevel("last_name", 0.92),
+            cll.JaroWinklerLevel("last_name", 0.8),
+            cll.ElseLevel(),
+        ],
+        "date_of_birth": [
+            null("date_of_birth"),
+            exact("date_of_birth"),
+            cll.CustomLevel(
+                "date_of_birth_swapped_l = date_of_birth_r",
+                label_for_charts="Day and month swapped",
+            ),
+            cll.CustomLevel(
+                "damerau_levenshtein(cast(date_of_birth_l as varchar),"
+                " cast(date_of_birth_r as varchar)) <= 1",
+                label_for_charts="One character apart",
+            ),
+            cll.AbsoluteDateDifferenceLevel(
+                "date_of_birth", input_is_string=False, threshold=1, metric="year"
+            ),
+            cll.ElseLevel(),
+        ],
+        "postcode": [
+            null("postcode"),
+            exact("postcode"),
+            exact("postcode_sector"),
+            exact("postcode_district"),
+            exact("postcode_area"),
+            cll.ElseLevel(),
+        ],
+        "gender_code": [null("gender_code"), exact("gender_code"), cll.ElseLevel()],
+    }
+    comparisons = []
+    for name, levels in specs.items():
+        comparison = cl.CustomComparison(comparison_levels=levels, output_column_name=name)
+        if with_parameters:
+            m, u = zip(*PARAMETERS[name], strict=True)
+            comparison.configure(m_probabilities=list(m), u_probabilities=list(u))
+        comparisons.append(comparison)
+    return comparisons
+
+
+def _settings(with_parameters: bool = True) -> Any:
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_key",
+        comparisons=_comparisons(with_parameters),
+        blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        linker_uid="person",  # fixed, so that table names (and plans) are the same every run
+    )
+
+
+# The records as Splink compares them: comparison-ready columns derived from the unioned
+# records (DuckDB SQL: this step always runs on an in-memory DuckDB connection).
+_FEATURES_SQL = """
+select
+    records.record_key,
+    nullif(upper(trim(records.pnc_id)), '') as pnc_id,
+    records.first_name_normalised as first_name,
+    coalesce(nicknames.formal_name, records.first_name_normalised) as first_name_canonical,
+    records.last_name_normalised as last_name,
+    records.date_of_birth,
+    case
+        when records.birth_day <= 12 and records.birth_day <> records.birth_month
+            then make_date(records.year_of_birth, records.birth_day, records.birth_month)
+    end as date_of_birth_swapped,
+    records.year_of_birth,
+    case when records.gender_code in ('M', 'F') then records.gender_code end as gender_code,
+    records.postcode,
+    nullif(regexp_extract(records.postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '')
+        as postcode_sector,
+    nullif(regexp_extract(records.postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]?'), '')
+        as postcode_district,
+    records.postcode_area
+from person_records as records
+left join nicknames
+    on records.first_name_normalised = nicknames.nickname
+"""
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "record_key",
+    "system",
+    "record_id",
+    "record_first_seen_at",
+    "pnc_id",
+    "first_name_normalised",
+    "last_name_normalised",
+    "date_of_birth",
+    "year_of_birth",
+    "birth_month",
+    "birth_day",
+    "gender_code",
+    "postcode",
+    "postcode_area",
+)
+
+log = logging.getLogger(__name__)
+
+
+def _connection(threads: int, memory_limit: str, temp_directory: str | None) -> Any:
+    config: dict[str, Any] = {
+        "threads": threads,
+        "memory_limit": memory_limit,
+        "preserve_insertion_order": False,
+    }
+    if temp_directory:
+        config["temp_directory"] = temp_directory
+    return duckdb.connect(":memory:", config=config)
+
+
+def _prepare(con: Any, records: pa.Table) -> None:
+    """Load the records and the nickname table, and build the comparison-ready features."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in records.column_names]
+    if missing:
+        raise ValueError(f"person records lack columns: {', '.join(missing)}")
+    nicknames = pa.table({"nickname": list(NICKNAMES), "formal_name": list(NICKNAMES.values())})
+    con.register("person_records_in", records)
+    con.register("nicknames_in", nicknames)
+    con.execute("create table person_records as select * from person_records_in")
+    con.execute("create table nicknames as select * from nicknames_in")
+    con.unregister("person_records_in")
+    con.unregister("nicknames_in")
+    con.execute(f"create table person_features as {_FEATURES_SQL}")
+
+
+def link_person_records(
+    records: pa.Table,
+    *,
+    threshold: float = MATCH_THRESHOLD,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+    temp_directory: str | None = None,
+) -> pa.Table:
+    """Link person records into people.
+
+    ``records``: one row per system record with :data:`REQUIRED_COLUMNS` (the shape of the
+    dbt model ``int_person_records_unioned``); ``record_key`` must be unique.
+
+    Returns one row per input record: ``system``, ``record_id``, ``record_key``, ``person_id``
+    (the ``record_key`` of the cluster's earliest-seen record, ties broken by the smaller key,
+    so a person keeps its id as newer records join it), ``match_probability`` (of the record's
+    best scored link, null when no pair reached :data:`SCORE_FLOOR`), ``cluster_size``.
+    """
+    from splink import DuckDBAPI, Linker
+
+    started = time.perf_counter()
+    con = _connection(threads, memory_limit, temp_directory)
+    try:
+        _prepare(con, records)
+        n_records = con.sql("select count(*) from person_features").fetchall()[0][0]
+        n_keys = con.sql("select count(distinct record_key) from person_features").fetchall()[0][0]
+        if n_keys != n_records:
+            raise ValueError("record_key is not unique in the person records")
+
+        if n_records >= 2:
+            db_api = DuckDBAPI(con)
+            features = db_api.register("person_features", table_name="person_features_sdf")
+            linker = Linker(features, _settings(), log_level=logging.WARNING)
+            linker.training.estimate_probability_two_random_records_match(
+                list(PRIOR_RULES), recall=PRIOR_RULES_RECALL
+            )
+            predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
+            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+                predictions, threshold_match_probability=threshold
+            )
+            con.execute(
+                "create table scored_pairs as select record_key_l, record_key_r,"
+                f" match_probability from {predictions.physical_name}"
+            )
+            con.execute(
+                "create table clusters as select record_key, cluster_id"
+                f" from {clusters.physical_name}"
+            )
+        else:
+            con.execute(
+                "create table scored_pairs as select null::varchar as record_key_l,"
+                " null::varchar as record_key_r, null::double as match_probability limit 0"
+            )
+            con.execute(
+                "create table clusters as select record_key, record_key as cluster_id"
+                " from person_features"
+            )
+        result = con.sql(_RESULT_SQL).to_arrow_table()
+    finally:
+        con.close()
+    log.info(
+        "linked %d person records into %d people in %.1fs",
+        result.num_rows,
+        len(set(result.column("person_id").to_pylist())),
+        time.perf_counter() - started,
+    )
+    return result
+
+
+# One row per record: its person (the cluster's anchor record), the cluster size and the
+# probability of its best scored link.
+_RESULT_SQL = """
+with
+anchors as (
+    select
+        clusters.cluster_id,
+        arg_min(
+            records.record_key, (records.record_first_seen_at, records.record_key)
+        ) as person_id,
+        count(*) as cluster_size
+    from clusters
+    inner join person_records as records
+        on clusters.record_key = records.record_key
+    group by clusters.cluster_id
+),
+
+link_ends as (
+    select record_key_l as record_key, match_probability from scored_pairs
+    union all
+    select record_key_r as record_key, match_probability from scored_pairs
+),
+
+best_links as (
+    select record_key, max(match_probability) as match_probability
+    from link_ends
+    group by record_key
+)
+
+select
+    records.system,
+    records.record_id,
+    records.record_key,
+    anchors.person_id,
+    best_links.match_probability,
+    cast(anchors.cluster_size as integer) as cluster_size
+from person_records as records
+inner join clusters
+    on records.record_key = clusters.record_key
+inner join anchors
+    on clusters.cluster_id = anchors.cluster_id
+left join best_links
+    on records.record_key = best_links.record_key
+order by records.record_key
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Training (offline, by a maintainer): unsupervised estimates to review and copy to PARAMETERS.
+# ---------------------------------------------------------------------------------------------
+
+
+def train_parameters(
+    records: pa.Table,
+    *,
+    max_pairs: float = 1e7,
+    seed: int = 42,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+) -> dict[str, list[dict[str, Any]]]:
+    """Estimate m and u for every comparison level without labels.
+
+    u from random record pairs (almost all non-matches), m by expectation maximisation over
+    pairs blocked on date of birth (which leaves the name, postcode, PNC and gender
+    comparisons free to estimate) and then on first and last name (for date of birth). The
+    result is for review: the build never trains, it uses :data:`PARAMETERS`.
+    """
+    from splink import DuckDBAPI, Linker, block_on
+
+    con = _connection(threads, memory_limit, None)
+    try:
+        _prepare(con, records)
+        db_api = DuckDBAPI(con)
+        features = db_api.register("person_features", table_name="person_features_sdf")
+        linker = Linker(features, _settings(with_parameters=False), log_level=logging.WARNING)
+        linker.training.estimate_probability_two_random_records_match(
+            list(PRIOR_RULES), recall=PRIOR_RULES_RECALL
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("date_of_birth")
+        )
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("first_name", "last_name")
+        )
+        model = linker.misc.save_model_to_json()
+    finally:
+        con.close()
+    trained: dict[str, list[dict[str, Any]]] = {}
+    for comparison in model["comparisons"]:
+        trained[comparison["output_column_name"]] = [
+            {
+                "level": level.get("label_for_charts"),
+                "m": level.get("m_probability"),
+                "u": level.get("u_probability"),
+            }
+            for level in comparison["comparison_levels"]
+            if not level.get("is_null_level")
+        ]
+    return trained
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality: pairwise precision / recall / F1 against the truth file.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkageQuality:
+    """Pairwise linkage quality: every pair of records put in one person is a predicted link.
+
+    precision = true links found / links predicted; recall = true links found / true links;
+    F1 their harmonic mean. Counted over records present both in the linkage and the truth.
+    """
+
+    records: int
+    people_predicted: int
+    people_true: int
+    pairs_predicted: int
+    pairs_true: int
+    pairs_correct: int
+
+    @property
+    def precision(self) -> float:
+        return self.pairs_correct / self.pairs_predicted if self.pairs_predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.pairs_correct / self.pairs_true if self.pairs_true else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            **asdict(self),
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+        }
+
+
+_QUALITY_SQL = """
+with
+joined as (
+    select linked.person_id as predicted, truth.person_id as actual
+    from linked
+    inner join truth
+        on linked.system = truth.system
+        and linked.record_id = truth.record_id
+),
+by_both as (select count(*) as n from joined group by predicted, actual),
+by_predicted as (select count(*) as n from joined group by predicted),
+by_actual as (select count(*) as n from joined group by actual)
+select
+    (select count(*) from joined) as records,
+    (select count(*) from by_predicted) as people_predicted,
+    (select count(*) from by_actual) as people_true,
+    (select coalesce(sum(n * (n - 1) // 2), 0) from by_predicted) as pairs_predicted,
+    (select coalesce(sum(n * (n - 1) // 2), 0) from by_actual) as pairs_true,
+    (select coalesce(sum(n * (n - 1) // 2), 0) from by_both) as pairs_correct
+"""
+
+
+def pairwise_quality(
+    linked: pa.Table, truth: pa.Table, systems: Sequence[str] = SYSTEMS
+) -> LinkageQuality:
+    """Pairwise quality of ``linked`` (system, record_id, person_id) against ``truth``
+    (person_id, system, record_id), restricted to ``systems``."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("linked_in", linked.select(["system", "record_id", "person_id"]))
+        con.register("truth_in", truth.select(["system", "record_id", "person_id"]))
+        in_systems = ", ".join("'" + s.replace("'", "''") + "'" for s in systems)
+        con.execute(f"create view linked as select * from linked_in where system in ({in_systems})")
+        con.execute(f"create view truth as select * from truth_in where system in ({in_systems})")
+        row = con.sql(_QUALITY_SQL).fetchall()[0]
+    finally:
+        con.close()
+    return LinkageQuality(*(int(v) for v in row))
+
+
+def read_linked(
+    warehouse: Path | str, relation: str = "intermediate.int_person_records_linked"
+) -> pa.Table:
+    """The linked person records from a built warehouse (DuckDB file), read only."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(f"select system, record_id, person_id from {relation}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def read_truth(truth_path: Path | str) -> pa.Table:
+    """The generator's truth file (person_id, system, record_id)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(truth_path, columns=["person_id", "system", "record_id"])
+
+
+def evaluate_warehouse(
+    warehouse: Path | str,
+    truth_path: Path | str,
+    relation: str = "intermediate.int_person_records_linked",
+) -> LinkageQuality:
+    """Pairwise precision/recall/F1 of the warehouse's linkage against the truth file."""
+    return pairwise_quality(read_linked(warehouse, relation), read_truth(truth_path))
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line (plain argparse: `python -m derived_tables.linkage --help`).
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_records(warehouse: Path, relation: str) -> pa.Table:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(f"select * from {relation}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m derived_tables.linkage",
+        description="Person linkage helpers: measure quality, re-estimate parameters.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="pairwise precision, recall and F1 of a warehouse's linkage"
+    )
+    evaluate.add_argument("--warehouse", type=Path, required=True, help="DuckDB file")
+    evaluate.add_argument(
+        "--truth", type=Path, required=True, help="person_truth.parquet of the same data"
+    )
+    evaluate.add_argument(
+        "--relation", default="intermediate.int_person_records_linked", help="linked records"
+    )
+
+    train = commands.add_parser(
+        "train", help="unsupervised m/u estimates to review against PARAMETERS"
+    )
+    train.add_argument("--warehouse", type=Path, required=True, help="DuckDB file")
+    train.add_argument(
+        "--relation",
+        default="intermediate.int_person_records_unioned",
+        help="the unioned person records",
+    )
+    train.add_argument("--max-pairs", type=float, default=1e7, help="pairs sampled for u")
+
+    args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
+        for name, value in quality.as_dict().items():
+            shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
+            print(f"{name:>17}  {shown}")
+        return 0
+    trained = train_parameters(
+        _read_records(args.warehouse, args.relation), max_pairs=args.max_pairs
+    )
+    for comparison, levels in trained.items():
+        print(comparison)
+        for level in levels:
+            m = "None" if level["m"] is None else f"{level['m']:.6g}"
+            u = "None" if level["u"] is None else f"{level['u']:.6g}"
+            print(f"    m={m:>12}  u={u:>12}  {level['level']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
