@@ -154,8 +154,17 @@ def _run_dbt(
     if key is not None:
         env[KEY_VAR] = key
     return subprocess.run(
-        [str(DBT), *command, "--no-partial-parse", "--target", target]
-        + ["--project-dir", str(project), "--profiles-dir", str(project)],
+        [
+            str(DBT),
+            *command,
+            "--no-partial-parse",
+            "--target",
+            target,
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+        ],
         cwd=project,
         env=env,
         capture_output=True,
@@ -184,7 +193,7 @@ def _digests(project: Path, tmp_path: Path, key: str | None) -> dict[int, tuple]
         pytest.param("K" * 64, id="exactly-one-block"),
         pytest.param("K" * 65, id="longer-than-block-is-hashed"),
         pytest.param("ключ-" * 20, id="unicode-200-bytes"),
-        pytest.param("it's a \"quoted\" \\ key", id="quotes-and-backslash"),
+        pytest.param('it\'s a "quoted" \\ key', id="quotes-and-backslash"),
     ],
 )
 def test_sql_hmac_equals_python_hmac(project: Path, tmp_path: Path, key: str) -> None:
@@ -196,7 +205,7 @@ def test_sql_hmac_equals_python_hmac(project: Path, tmp_path: Path, key: str) ->
         if digests[i][0] != _hmac(key, message)
     ]
     assert not mismatches, f"{len(mismatches)} pseudonyms differ from Python's hmac: {mismatches}"
-    for i, message in enumerate(MESSAGES):
+    for i in range(len(MESSAGES)):
         day = date(2020, 1, 1 + i % 28)
         assert digests[i][2] == _hmac(key, str(i))  # integers hash as their text
         assert digests[i][3] == _hmac(key, day.isoformat())  # dates as ISO text
