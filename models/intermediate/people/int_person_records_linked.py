@@ -1,0 +1,26 @@
+"""Person records linked into people with Splink (a dbt Python model).
+
+Reads int_person_records_unioned (one row per court, prison and probation record) and returns
+one row per record with its person: the cluster of records Splink links at a match probability
+of at least derived_tables.linkage.MATCH_THRESHOLD. The model itself (comparisons, fixed m/u
+parameters, blocking rules, threshold) lives in src/derived_tables/linkage.py, where it is
+unit-tested and documented; this file only moves the data.
+
+Splink runs on its own in-memory DuckDB connection, fed with an Arrow copy of the records,
+so that its working tables never touch the warehouse; dbt writes the returned Arrow table.
+"""
+
+import os
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+
+    from derived_tables.linkage import link_person_records
+
+    records = dbt.ref("int_person_records_unioned").to_arrow_table()
+    return link_person_records(
+        records,
+        threads=int(os.environ.get("DUCKDB_THREADS", "2")),
+        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "4GB"),
+    )

@@ -1,0 +1,369 @@
+{#-
+    The history of each linked person as SCD2 versions (clear person_id; dim_person
+    pseudonymises and describes it). A person's state at a moment is derived from the versions
+    of all the person's records that are live then (not soft-deleted):
+      home postcode area   from the record whose address changed most recently
+      probation PDU        from the probation record whose PDU changed most recently
+      record counts        live records per system
+    Every record version start is a candidate change; a person version starts only where the
+    state differs from the one before. The first version starts at 1900-01-01, so that events
+    dated before the person's first record still find a version (holding the earliest known
+    state). Gender and year of birth are type 1 (current consensus of the records).
+-#}
+{%- set state_columns = [
+    'home_postcode_area',
+    'probation_pdu_code',
+    'court_record_count',
+    'prison_record_count',
+    'probation_record_count',
+] -%}
+
+with
+
+linked_records as (
+    select * from {{ ref('int_person_records_linked') }}
+),
+
+person_records as (
+    select * from {{ ref('int_person_records_unioned') }}
+),
+
+defendant_history as (
+    select * from {{ ref('stg_common_platform__defendant_history') }}
+),
+
+prison_offender_history as (
+    select * from {{ ref('stg_nomis__offender_history') }}
+),
+
+probation_offender_history as (
+    select * from {{ ref('stg_delius__offender_history') }}
+),
+
+record_versions as (
+    select
+        'common_platform' as system,
+        defendant_id as record_id,
+        postcode,
+        postcode_area,
+        cast(null as {{ dbt.type_string() }}) as pdu_code,
+        is_deleted,
+        valid_from,
+        valid_to
+    from defendant_history
+    union all
+    select
+        'nomis' as system,
+        prison_number as record_id,
+        postcode,
+        postcode_area,
+        cast(null as {{ dbt.type_string() }}) as pdu_code,
+        is_deleted,
+        valid_from,
+        valid_to
+    from prison_offender_history
+    union all
+    select
+        'delius' as system,
+        crn as record_id,
+        postcode,
+        postcode_area,
+        pdu_code,
+        is_deleted,
+        valid_from,
+        valid_to
+    from probation_offender_history
+),
+
+record_versions_flagged as (
+    select
+        *,
+        case
+            when lag(postcode) over (
+                partition by system, record_id order by valid_from
+            ) is distinct from postcode then 1
+            else 0
+        end as is_address_change,
+        case
+            when lag(pdu_code) over (
+                partition by system, record_id order by valid_from
+            ) is distinct from pdu_code then 1
+            else 0
+        end as is_pdu_change
+    from record_versions
+),
+
+-- since when each version's address (and PDU) has been the record's address (PDU)
+record_versions_dated as (
+    select
+        *,
+        max(case when is_address_change = 1 then valid_from end) over (
+            partition by system, record_id
+            order by valid_from
+            rows between unbounded preceding and current row
+        ) as address_since,
+        max(case when is_pdu_change = 1 then valid_from end) over (
+            partition by system, record_id
+            order by valid_from
+            rows between unbounded preceding and current row
+        ) as pdu_since
+    from record_versions_flagged
+),
+
+person_record_versions as (
+    select
+        linked_records.person_id,
+        record_versions_dated.*
+    from record_versions_dated
+    inner join linked_records
+        on record_versions_dated.system = linked_records.system
+        and record_versions_dated.record_id = linked_records.record_id
+),
+
+change_points as (
+    select distinct
+        person_id,
+        valid_from as changed_at
+    from person_record_versions
+),
+
+-- each change point with the live record versions at that moment
+live_versions as (
+    select
+        change_points.person_id,
+        change_points.changed_at,
+        person_record_versions.system,
+        person_record_versions.record_id,
+        person_record_versions.postcode_area,
+        person_record_versions.pdu_code,
+        person_record_versions.address_since,
+        person_record_versions.pdu_since,
+        person_record_versions.valid_from
+    from change_points
+    inner join person_record_versions
+        on change_points.person_id = person_record_versions.person_id
+        and person_record_versions.valid_from <= change_points.changed_at
+        and (
+            person_record_versions.valid_to > change_points.changed_at
+            or person_record_versions.valid_to is null
+        )
+    where not person_record_versions.is_deleted
+),
+
+home_addresses_ranked as (
+    select
+        person_id,
+        changed_at,
+        postcode_area,
+        row_number() over (
+            partition by person_id, changed_at
+            order by address_since desc, valid_from desc, system, record_id
+        ) as address_rank
+    from live_versions
+    where postcode_area is not null
+),
+
+probation_units_ranked as (
+    select
+        person_id,
+        changed_at,
+        pdu_code,
+        row_number() over (
+            partition by person_id, changed_at
+            order by pdu_since desc, valid_from desc, record_id
+        ) as pdu_rank
+    from live_versions
+    where system = 'delius' and pdu_code is not null
+),
+
+record_counts as (
+    select
+        person_id,
+        changed_at,
+        count(
+            distinct case when system = 'common_platform' then record_id end
+        ) as court_record_count,
+        count(
+            distinct case when system = 'nomis' then record_id end
+        ) as prison_record_count,
+        count(
+            distinct case when system = 'delius' then record_id end
+        ) as probation_record_count
+    from live_versions
+    group by person_id, changed_at
+),
+
+states as (
+    select
+        change_points.person_id,
+        change_points.changed_at,
+        home_addresses_ranked.postcode_area as home_postcode_area,
+        probation_units_ranked.pdu_code as probation_pdu_code,
+        cast(coalesce(record_counts.court_record_count, 0) as integer)
+            as court_record_count,
+        cast(coalesce(record_counts.prison_record_count, 0) as integer)
+            as prison_record_count,
+        cast(coalesce(record_counts.probation_record_count, 0) as integer)
+            as probation_record_count
+    from change_points
+    left join home_addresses_ranked
+        on change_points.person_id = home_addresses_ranked.person_id
+        and change_points.changed_at = home_addresses_ranked.changed_at
+        and home_addresses_ranked.address_rank = 1
+    left join probation_units_ranked
+        on change_points.person_id = probation_units_ranked.person_id
+        and change_points.changed_at = probation_units_ranked.changed_at
+        and probation_units_ranked.pdu_rank = 1
+    left join record_counts
+        on change_points.person_id = record_counts.person_id
+        and change_points.changed_at = record_counts.changed_at
+),
+
+states_compared as (
+    select
+        *,
+        row_number() over (
+            partition by person_id order by changed_at
+        ) as state_number,
+        case
+            {%- for column in state_columns %}
+            when lag({{ column }}) over (
+                partition by person_id order by changed_at
+            ) is distinct from {{ column }} then 1
+            {%- endfor %}
+            else 0
+        end as is_state_change
+    from states
+),
+
+state_versions as (
+    select
+        *,
+        lead(changed_at) over (
+            partition by person_id order by changed_at
+        ) as next_changed_at,
+        row_number() over (
+            partition by person_id order by changed_at
+        ) as version_number
+    from states_compared
+    where state_number = 1 or is_state_change = 1
+),
+
+person_records_linked as (
+    select
+        linked_records.person_id,
+        linked_records.match_probability,
+        linked_records.cluster_size,
+        person_records.gender_code,
+        person_records.year_of_birth,
+        person_records.record_first_seen_at,
+        person_records.record_updated_at
+    from linked_records
+    inner join person_records
+        on linked_records.system = person_records.system
+        and linked_records.record_id = person_records.record_id
+),
+
+gender_votes as (
+    select
+        person_id,
+        gender_code,
+        count(*) as votes,
+        max(record_updated_at) as last_recorded_at
+    from person_records_linked
+    where gender_code in ('M', 'F')
+    group by person_id, gender_code
+),
+
+person_genders as (
+    select
+        person_id,
+        gender_code,
+        row_number() over (
+            partition by person_id
+            order by votes desc, last_recorded_at desc, gender_code
+        ) as gender_rank
+    from gender_votes
+),
+
+birth_year_votes as (
+    select
+        person_id,
+        year_of_birth,
+        count(*) as votes,
+        max(record_updated_at) as last_recorded_at
+    from person_records_linked
+    where year_of_birth is not null
+    group by person_id, year_of_birth
+),
+
+person_birth_years as (
+    select
+        person_id,
+        year_of_birth,
+        row_number() over (
+            partition by person_id
+            order by votes desc, last_recorded_at desc, year_of_birth
+        ) as birth_year_rank
+    from birth_year_votes
+),
+
+person_summaries as (
+    select
+        person_id,
+        min(record_first_seen_at) as first_recorded_at,
+        case
+            when max(cluster_size) > 1 then min(match_probability)
+        end as linkage_match_probability
+    from person_records_linked
+    group by person_id
+),
+
+final as (
+    select
+        -- ids
+        state_versions.person_id,
+
+        -- strings
+        coalesce(person_genders.gender_code, 'U') as gender_code,
+        state_versions.home_postcode_area,
+        state_versions.probation_pdu_code,
+
+        -- numerics
+        person_birth_years.year_of_birth,
+        state_versions.court_record_count,
+        state_versions.prison_record_count,
+        state_versions.probation_record_count,
+        state_versions.court_record_count
+        + state_versions.prison_record_count
+        + state_versions.probation_record_count as linked_record_count,
+        person_summaries.linkage_match_probability,
+        cast(state_versions.version_number as integer) as version_number,
+
+        -- booleans
+        state_versions.court_record_count > 0 as has_court_record,
+        state_versions.prison_record_count > 0 as has_prison_record,
+        state_versions.probation_record_count > 0 as has_probation_record,
+        state_versions.next_changed_at is null as is_current,
+
+        -- timestamps
+        person_summaries.first_recorded_at,
+        state_versions.changed_at as version_started_at,
+        case
+            when state_versions.version_number = 1
+                then cast('1900-01-01' as {{ dbt.type_timestamp() }})
+            else state_versions.changed_at
+        end as valid_from,
+        state_versions.next_changed_at as valid_to
+    from state_versions
+    inner join person_summaries
+        on state_versions.person_id = person_summaries.person_id
+    left join person_genders
+        on state_versions.person_id = person_genders.person_id
+        and person_genders.gender_rank = 1
+    left join person_birth_years
+        on state_versions.person_id = person_birth_years.person_id
+        and person_birth_years.birth_year_rank = 1
+)
+
+select * from final
