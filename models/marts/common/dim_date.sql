@@ -8,14 +8,19 @@
 with
 
 spine as (
+
     {{ date_spine(var('date_spine_start'), var('date_spine_end')) }}
+
 ),
 
 bank_holidays as (
+
     select * from {{ ref('ref_bank_holidays') }}
+
 ),
 
 calendar_parts as (
+
     select
         date_day,
         cast(extract(year from date_day) as integer) as year,
@@ -30,9 +35,11 @@ calendar_parts as (
         cast({{ dbt.last_day('date_day', 'month') }} as date)
             as month_end_date
     from spine
+
 ),
 
 financial_parts as (
+
     select
         *,
         case when month >= 4 then year else year - 1 end
@@ -44,9 +51,11 @@ financial_parts as (
             else 4
         end as financial_quarter
     from calendar_parts
+
 ),
 
 days_described as (
+
     select
         cast(
             financial_parts.year * 10000
@@ -120,9 +129,11 @@ days_described as (
     from financial_parts
     left join bank_holidays
         on financial_parts.date_day = bank_holidays.holiday_date
+
 ),
 
 final as (
+
     {{ default_member_rows('days_described', {
         'date_key': 'key',
         'date_day': 'null',
@@ -145,6 +156,7 @@ final as (
         'financial_year': 'label',
         'financial_quarter': 'null',
     }) }}
+
 )
 
 select * from final

@@ -11,10 +11,13 @@
 with
 
 offences as (
+
     select * from {{ ref('ref_offences') }}
+
 ),
 
 offences_classified as (
+
     select
         {{ surrogate_key(['offence_code']) }} as offence_key,
         offence_code,
@@ -37,9 +40,11 @@ offences_classified as (
             when max_custody_days > {{ high_max_days }} then 5
         end as seriousness_rank
     from offences
+
 ),
 
 offences_banded as (
+
     select
         offence_key,
         offence_code,
@@ -59,9 +64,11 @@ offences_banded as (
         end as seriousness_band,
         seriousness_rank
     from offences_classified
+
 ),
 
 final as (
+
     {{ default_member_rows('offences_banded', {
         'offence_key': 'key',
         'offence_code': 'label',
@@ -75,6 +82,7 @@ final as (
         'seriousness_band': 'label',
         'seriousness_rank': 'null',
     }) }}
+
 )
 
 select * from final

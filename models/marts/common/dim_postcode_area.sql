@@ -1,15 +1,20 @@
 with
 
 postcode_areas as (
+
     select * from {{ ref('ref_postcode_areas') }}
+
 ),
 
 regions as (
+
     select * from {{ ref('dim_region') }}
     where not is_default_member
+
 ),
 
 postcode_areas_keyed as (
+
     select
         {{ surrogate_key(['postcode_areas.postcode_area']) }}
             as postcode_area_key,
@@ -23,9 +28,11 @@ postcode_areas_keyed as (
     from postcode_areas
     left join regions
         on postcode_areas.region_code = regions.region_code
+
 ),
 
 final as (
+
     {{ default_member_rows('postcode_areas_keyed', {
         'postcode_area_key': 'key',
         'postcode_area': 'label',
@@ -35,6 +42,7 @@ final as (
         'region_name': 'label',
         'country_name': 'label',
     }) }}
+
 )
 
 select * from final

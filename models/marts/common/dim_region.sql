@@ -1,10 +1,13 @@
 with
 
 regions as (
+
     select * from {{ ref('ref_regions') }}
+
 ),
 
 regions_keyed as (
+
     select
         {{ surrogate_key(['region_code']) }} as region_key,
         region_code,
@@ -12,9 +15,11 @@ regions_keyed as (
         country_name,
         population
     from regions
+
 ),
 
 final as (
+
     {{ default_member_rows('regions_keyed', {
         'region_key': 'key',
         'region_code': 'label',
@@ -22,6 +27,7 @@ final as (
         'country_name': 'label',
         'population': 'null',
     }) }}
+
 )
 
 select * from final

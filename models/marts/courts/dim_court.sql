@@ -1,15 +1,20 @@
 with
 
 courts as (
+
     select * from {{ ref('ref_courts') }}
+
 ),
 
 regions as (
+
     select * from {{ ref('dim_region') }}
     where not is_default_member
+
 ),
 
 courts_described as (
+
     select
         {{ surrogate_key(['courts.court_code']) }} as court_key,
         courts.court_code,
@@ -26,9 +31,11 @@ courts_described as (
     from courts
     left join regions
         on courts.region_code = regions.region_code
+
 ),
 
 final as (
+
     {{ default_member_rows('courts_described', {
         'court_key': 'key',
         'court_code': 'label',
@@ -39,6 +46,7 @@ final as (
         'region_code': 'label',
         'region_name': 'label',
     }) }}
+
 )
 
 select * from final

@@ -7,10 +7,13 @@
 with
 
 disposals as (
+
     select * from {{ ref('ref_disposals') }}
+
 ),
 
 disposals_grouped as (
+
     select
         {{ surrogate_key(['disposal_code']) }} as disposal_key,
         disposal_code,
@@ -34,9 +37,11 @@ disposals_grouped as (
             as has_sentence_length,
         disposal_code = 'FINE' as is_financial_penalty
     from disposals
+
 ),
 
 final as (
+
     {{ default_member_rows('disposals_grouped', {
         'disposal_key': 'key',
         'disposal_code': 'label',
@@ -48,6 +53,7 @@ final as (
         'has_sentence_length': 'null',
         'is_financial_penalty': 'null',
     }) }}
+
 )
 
 select * from final

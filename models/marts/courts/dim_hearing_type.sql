@@ -9,6 +9,7 @@
 with
 
 hearing_types as (
+
     select
         'FIRST' as hearing_type_code,
         'First hearing' as hearing_type_name,
@@ -19,9 +20,11 @@ hearing_types as (
     select 'TRIAL', 'Trial', 3
     union all
     select 'SENTENCE', 'Sentencing hearing', 4
+
 ),
 
 hearing_statuses as (
+
     select
         'EFFECTIVE' as hearing_status_code,
         'Effective' as hearing_status_name
@@ -29,9 +32,11 @@ hearing_statuses as (
     select 'ADJOURNED', 'Adjourned'
     union all
     select 'VACATED', 'Vacated'
+
 ),
 
 combinations as (
+
     select
         {{ surrogate_key([
             'hearing_types.hearing_type_code',
@@ -46,9 +51,11 @@ combinations as (
         hearing_types.hearing_type_code = 'TRIAL' as is_trial
     from hearing_types
     cross join hearing_statuses
+
 ),
 
 final as (
+
     {{ default_member_rows('combinations', {
         'hearing_type_key': 'key',
         'hearing_type_code': 'label',
@@ -59,6 +66,7 @@ final as (
         'is_effective': 'null',
         'is_trial': 'null',
     }) }}
+
 )
 
 select * from final

@@ -9,22 +9,27 @@
 with
 
 lpa_types as (
+
     select
         'PFA' as lpa_type_code,
         'Property and financial affairs' as lpa_type_name
     union all
     select 'HW', 'Health and welfare'
+
 ),
 
 channels as (
+
     select
         'DIGITAL' as channel_code,
         'Digital (online)' as channel_name
     union all
     select 'PAPER', 'Paper'
+
 ),
 
 combinations as (
+
     select
         {{ surrogate_key([
             'lpa_types.lpa_type_code',
@@ -37,9 +42,11 @@ combinations as (
         channels.channel_code = 'DIGITAL' as is_digital
     from lpa_types
     cross join channels
+
 ),
 
 final as (
+
     {{ default_member_rows('combinations', {
         'lpa_attributes_key': 'key',
         'lpa_type_code': 'label',
@@ -48,6 +55,7 @@ final as (
         'channel_name': 'label',
         'is_digital': 'null',
     }) }}
+
 )
 
 select * from final

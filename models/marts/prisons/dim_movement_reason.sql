@@ -1,10 +1,13 @@
 with
 
 movement_reasons as (
+
     select * from {{ ref('ref_movement_reasons') }}
+
 ),
 
 movement_reasons_described as (
+
     select
         {{ surrogate_key(['movement_reason_code']) }} as movement_reason_key,
         movement_reason_code,
@@ -19,9 +22,11 @@ movement_reasons_described as (
         movement_type_code = 'TRN' as is_transfer,
         movement_type_code = 'REL' as is_release
     from movement_reasons
+
 ),
 
 final as (
+
     {{ default_member_rows('movement_reasons_described', {
         'movement_reason_key': 'key',
         'movement_reason_code': 'label',
@@ -32,6 +37,7 @@ final as (
         'is_transfer': 'null',
         'is_release': 'null',
     }) }}
+
 )
 
 select * from final

@@ -1,10 +1,13 @@
 with
 
 order_types as (
+
     select * from {{ ref('ref_order_types') }}
+
 ),
 
 order_types_described as (
+
     select
         {{ surrogate_key(['order_type_code']) }} as order_type_key,
         order_type_code,
@@ -14,9 +17,11 @@ order_types_described as (
         order_category = 'POST_RELEASE' as is_post_release,
         sort_order
     from order_types
+
 ),
 
 final as (
+
     {{ default_member_rows('order_types_described', {
         'order_type_key': 'key',
         'order_type_code': 'label',
@@ -26,6 +31,7 @@ final as (
         'is_post_release': 'null',
         'sort_order': 'null',
     }) }}
+
 )
 
 select * from final

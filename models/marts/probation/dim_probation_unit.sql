@@ -1,15 +1,20 @@
 with
 
 probation_delivery_units as (
+
     select * from {{ ref('ref_probation_delivery_units') }}
+
 ),
 
 regions as (
+
     select * from {{ ref('dim_region') }}
     where not is_default_member
+
 ),
 
 probation_units_described as (
+
     select
         {{ surrogate_key(['probation_delivery_units.pdu_code']) }}
             as probation_unit_key,
@@ -23,9 +28,11 @@ probation_units_described as (
     from probation_delivery_units
     left join regions
         on probation_delivery_units.region_code = regions.region_code
+
 ),
 
 final as (
+
     {{ default_member_rows('probation_units_described', {
         'probation_unit_key': 'key',
         'pdu_code': 'label',
@@ -34,6 +41,7 @@ final as (
         'region_code': 'label',
         'region_name': 'label',
     }) }}
+
 )
 
 select * from final

@@ -7,26 +7,32 @@
 with
 
 days as (
+
     select date_day from {{ ref('dim_date') }}
     where not is_default_member
+
 ),
 
 measured as (
+
     select
         min(date_day) as first_day,
         max(date_day) as last_day,
         count(*) as n_days,
         count(distinct date_day) as n_distinct_days
     from days
+
 ),
 
 validation_errors as (
+
     select * from measured
     where
         first_day <> cast('{{ var("date_spine_start") }}' as date)
         or last_day <> cast('{{ var("date_spine_end") }}' as date)
         or n_days <> n_distinct_days
         or n_days <> {{ dbt.datediff('first_day', 'last_day', 'day') }} + 1
+
 )
 
 select * from validation_errors
