@@ -249,6 +249,17 @@ def test_generic_test_is_documented(generic_test: str) -> None:
     assert used, f"{generic_test}: the examples never use the test"
 
 
+def test_dbt_attaches_the_documentation(fixture_build: BuildResult) -> None:
+    """dbt reads the `macros:` docs beside the tests (so they reach the catalogue)."""
+    macros = fixture_build.manifest["macros"]
+    undocumented = []
+    for generic_test in SIGNATURES:
+        macro = macros[f"macro.derived_tables.test_{generic_test}"]
+        if not macro["description"] or not (macro["patch_path"] or "").endswith(DOCS_FILE.name):
+            undocumented.append(generic_test)
+    assert not undocumented, f"docs not attached by dbt: {undocumented}"
+
+
 def _find_usages(node: Any, generic_test: str) -> list[Any]:
     """Every use of a generic test in a parsed YAML example (a bare name or a mapping)."""
     usages: list[Any] = []
