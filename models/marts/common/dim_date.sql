@@ -23,9 +23,9 @@ calendar_parts as (
 
     select
         date_day,
-        cast(extract(year from date_day) as integer) as year,
-        cast(extract(quarter from date_day) as integer) as quarter,
-        cast(extract(month from date_day) as integer) as month,
+        cast(extract(year from date_day) as integer) as calendar_year,
+        cast(extract(quarter from date_day) as integer) as calendar_quarter,
+        cast(extract(month from date_day) as integer) as calendar_month,
         cast(extract(day from date_day) as integer) as day_of_month,
         {{ iso_date_part('iso_year', 'date_day') }} as iso_year,
         {{ iso_date_part('iso_week', 'date_day') }} as iso_week,
@@ -42,14 +42,20 @@ financial_parts as (
 
     select
         *,
-        case when month >= 4 then year else year - 1 end
+        case
+            when calendar_month >= 4 then calendar_year
+            else calendar_year - 1
+        end
             as financial_year_start,
         case
-            when month between 4 and 6 then 1
-            when month between 7 and 9 then 2
-            when month between 10 and 12 then 3
+            when calendar_month between 4 and 6 then 1
+            when calendar_month between 7 and 9 then 2
+            when calendar_month between 10 and 12 then 3
             else 4
-        end as financial_quarter
+        end as financial_quarter,
+        {{ dbt.right(
+            dbt.concat(["'0'", dbt.safe_cast('calendar_month', dbt.type_string())]), 2
+        ) }} as month_two_digits
     from calendar_parts
 
 ),
@@ -58,16 +64,16 @@ days_described as (
 
     select
         cast(
-            financial_parts.year * 10000
-            + financial_parts.month * 100
+            financial_parts.calendar_year * 10000
+            + financial_parts.calendar_month * 100
             + financial_parts.day_of_month
             as {{ dbt.type_string() }}
         ) as date_key,
         financial_parts.date_day,
-        financial_parts.year,
-        financial_parts.quarter,
-        financial_parts.month,
-        case financial_parts.month
+        financial_parts.calendar_year,
+        financial_parts.calendar_quarter,
+        financial_parts.calendar_month,
+        case financial_parts.calendar_month
             when 1 then 'January'
             when 2 then 'February'
             when 3 then 'March'
@@ -82,16 +88,10 @@ days_described as (
             when 12 then 'December'
         end as month_name,
         {{ dbt.concat([
-            dbt.safe_cast('financial_parts.year', dbt.type_string()),
+            dbt.safe_cast('financial_parts.calendar_year', dbt.type_string()),
             "'-'",
-            dbt.right(
-                dbt.concat([
-                    "'0'",
-                    dbt.safe_cast('financial_parts.month', dbt.type_string()),
-                ]),
-                2,
-            ),
-        ]) }} as year_month,
+            'financial_parts.month_two_digits',
+        ]) }} as calendar_year_month,
         financial_parts.month_start_date,
         financial_parts.month_end_date,
         financial_parts.day_of_month,
@@ -137,11 +137,11 @@ final as (
     {{ default_member_rows('days_described', {
         'date_key': 'key',
         'date_day': 'null',
-        'year': 'null',
-        'quarter': 'null',
-        'month': 'null',
+        'calendar_year': 'null',
+        'calendar_quarter': 'null',
+        'calendar_month': 'null',
         'month_name': 'label',
-        'year_month': 'label',
+        'calendar_year_month': 'label',
         'month_start_date': 'null',
         'month_end_date': 'null',
         'day_of_month': 'null',

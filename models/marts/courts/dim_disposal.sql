@@ -21,7 +21,8 @@ disposals_grouped as (
         case
             when disposal_code = 'IMPRISONMENT' then 'Custody'
             when disposal_code in ('SUSPENDED', 'COMMUNITY') then 'Community'
-            when disposal_code in ('FINE', 'DISCHARGE') then 'Fine or discharge'
+            when disposal_code in ('FINE', 'DISCHARGE')
+                then 'Fine or discharge'
         end as disposal_group,
         case disposal_code
             when 'IMPRISONMENT' then 1

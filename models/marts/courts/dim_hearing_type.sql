@@ -15,11 +15,20 @@ hearing_types as (
         'First hearing' as hearing_type_name,
         1 as hearing_type_order
     union all
-    select 'MENTION', 'Mention', 2
+    select
+        'MENTION' as hearing_type_code,
+        'Mention' as hearing_type_name,
+        2 as hearing_type_order
     union all
-    select 'TRIAL', 'Trial', 3
+    select
+        'TRIAL' as hearing_type_code,
+        'Trial' as hearing_type_name,
+        3 as hearing_type_order
     union all
-    select 'SENTENCE', 'Sentencing hearing', 4
+    select
+        'SENTENCE' as hearing_type_code,
+        'Sentencing hearing' as hearing_type_name,
+        4 as hearing_type_order
 
 ),
 
@@ -29,9 +38,13 @@ hearing_statuses as (
         'EFFECTIVE' as hearing_status_code,
         'Effective' as hearing_status_name
     union all
-    select 'ADJOURNED', 'Adjourned'
+    select
+        'ADJOURNED' as hearing_status_code,
+        'Adjourned' as hearing_status_name
     union all
-    select 'VACATED', 'Vacated'
+    select
+        'VACATED' as hearing_status_code,
+        'Vacated' as hearing_status_name
 
 ),
 

@@ -14,7 +14,9 @@ lpa_types as (
         'PFA' as lpa_type_code,
         'Property and financial affairs' as lpa_type_name
     union all
-    select 'HW', 'Health and welfare'
+    select
+        'HW' as lpa_type_code,
+        'Health and welfare' as lpa_type_name
 
 ),
 
@@ -24,7 +26,9 @@ channels as (
         'DIGITAL' as channel_code,
         'Digital (online)' as channel_name
     union all
-    select 'PAPER', 'Paper'
+    select
+        'PAPER' as channel_code,
+        'Paper' as channel_name
 
 ),
 

@@ -28,10 +28,10 @@ validation_errors as (
 
     select * from measured
     where
-        first_day <> cast('{{ var("date_spine_start") }}' as date)
-        or last_day <> cast('{{ var("date_spine_end") }}' as date)
-        or n_days <> n_distinct_days
-        or n_days <> {{ dbt.datediff('first_day', 'last_day', 'day') }} + 1
+        first_day != cast('{{ var("date_spine_start") }}' as date)
+        or last_day != cast('{{ var("date_spine_end") }}' as date)
+        or n_days != n_distinct_days
+        or n_days != {{ dbt.datediff('first_day', 'last_day', 'day') }} + 1
 
 )
 
