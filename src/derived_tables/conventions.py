@@ -1,0 +1,206 @@
+"""Project conventions that dbt-bouncer has no built-in check for.
+
+dbt-bouncer (configured in ``dbt-bouncer.yml`` at the project root) checks the
+conventions of the house style against ``target/manifest.json``: naming by
+layer, only staging reads sources, one source per model, descriptions... The
+few rules it cannot express are written here as plain functions over its
+manifest objects:
+
+- ``check_model_primary_key_tested``: a column tested ``unique`` *and*
+  ``not_null`` (or a ``unique_combination_of_columns`` test);
+- ``check_source_in_own_staging_folder``: source ``S`` is declared in
+  ``models/staging/S/`` (one staging folder per source);
+- ``check_staging_model_named_for_its_folder``: a staging model in
+  ``models/staging/S/`` is named ``stg_S__...`` (or ``base_S__...``);
+- ``check_exposure_depends_only_on_marts``: exposures read marts only;
+- ``check_model_properties_file_named_for_folder``: a model is described in
+  ``_<folder>__models.yml`` beside it;
+- ``check_model_with_on_its_own_line``: ``with`` stands alone on its line.
+
+dbt-bouncer loads custom checks from the files under its
+``custom_checks_dir`` (``.ci/dbt_bouncer_checks/``): the one file there calls
+:func:`register` to turn these functions into checks of that module.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import PurePosixPath
+from typing import Any
+
+from dbt_bouncer.check_framework.decorator import check, fail
+
+UNIQUE_TESTS = frozenset({"unique"})
+NOT_NULL_TESTS = frozenset({"not_null"})
+COMBINATION_TESTS = frozenset({"unique_combination_of_columns"})
+NOT_NULL_CONSTRAINTS = frozenset({"not_null", "primary_key"})
+
+
+def _test_name(test: Any) -> str:
+    metadata = getattr(test, "test_metadata", None)
+    return str(getattr(metadata, "name", "") or "")
+
+
+def _constraint_types(column: Any) -> set[str]:
+    types: set[str] = set()
+    for constraint in getattr(column, "constraints", None) or []:
+        kind = getattr(constraint, "type", None)
+        types.add(str(getattr(kind, "value", kind)))
+    return types
+
+
+def _path(resource: Any) -> PurePosixPath:
+    return PurePosixPath(str(resource.original_file_path).replace("\\", "/"))
+
+
+def _parents(resource: Any) -> list[str]:
+    depends_on = getattr(resource, "depends_on", None)
+    return list(getattr(depends_on, "nodes", None) or [])
+
+
+def primary_key_columns(model: Any, tests: Iterable[Any]) -> list[str]:
+    """The columns of ``model`` tested both unique and not null.
+
+    Not null may also be an enforced ``not_null``/``primary_key`` constraint.
+    A ``unique_combination_of_columns`` test counts as a tested key and is
+    reported as ``combination``.
+    """
+    tests_by_column: dict[str, set[str]] = {}
+    keys: list[str] = []
+    for test in tests:
+        name = _test_name(test)
+        if name in COMBINATION_TESTS:
+            keys.append("combination")
+        column = getattr(test, "column_name", None)
+        if column:
+            tests_by_column.setdefault(str(column).lower(), set()).add(name)
+    columns = {str(name).lower(): col for name, col in (model.columns or {}).items()}
+    for column, names in sorted(tests_by_column.items()):
+        if not names & UNIQUE_TESTS:
+            continue
+        constraints = _constraint_types(columns[column]) if column in columns else set()
+        if names & NOT_NULL_TESTS or constraints & NOT_NULL_CONSTRAINTS:
+            keys.append(column)
+    return keys
+
+
+def check_model_primary_key_tested(model: Any, ctx: Any) -> None:
+    """Every model has a primary key tested unique and not null.
+
+    One column carries both a ``unique`` and a ``not_null`` test (or an
+    enforced ``not_null``/``primary_key`` constraint), or the model has a
+    ``unique_combination_of_columns`` test over its grain.
+    """
+    tests = ctx.tests_by_attached_node.get(model.unique_id, [])
+    if not primary_key_columns(model, tests):
+        fail(
+            f"`{model.name}` has no tested primary key: test one column with "
+            "`unique` and `not_null` (or the grain with "
+            "`unique_combination_of_columns`)."
+        )
+
+
+def check_source_in_own_staging_folder(source: Any, *, staging_dir: str = "models/staging") -> None:
+    """Source ``S`` is declared in ``models/staging/S/``: one folder per source."""
+    expected = PurePosixPath(staging_dir) / str(source.source_name)
+    actual = _path(source).parent
+    if actual != expected:
+        fail(
+            f"Source `{source.source_name}.{source.name}` is declared in "
+            f"`{actual}/`, expected `{expected}/` (one staging folder per source)."
+        )
+
+
+def check_staging_model_named_for_its_folder(
+    model: Any, *, staging_dir: str = "models/staging", prefixes: list[str] | None = None
+) -> None:
+    """A staging model in ``models/staging/S/`` is named ``stg_S__<entity>``."""
+    path = _path(model)
+    folder = path.parent
+    if folder.parent != PurePosixPath(staging_dir):
+        fail(
+            f"`{model.name}` is in `{folder}/`: staging models live in "
+            f"`{staging_dir}/<source>/`, one folder per source."
+        )
+    allowed = tuple(f"{prefix}_{folder.name}__" for prefix in (prefixes or ["stg", "base"]))
+    if not str(model.name).startswith(allowed):
+        fail(
+            f"`{model.name}` is in `{folder}/`, so its name must start with "
+            f"{' or '.join(f'`{prefix}`' for prefix in allowed)}."
+        )
+
+
+def check_exposure_depends_only_on_marts(
+    exposure: Any, ctx: Any, *, marts_dir: str = "models/marts"
+) -> None:
+    """Exposures depend on mart models only (no source, seed, staging...)."""
+    marts = PurePosixPath(marts_dir)
+    not_marts: list[str] = []
+    for node_id in _parents(exposure):
+        model = ctx.models_by_unique_id.get(node_id)
+        if model is None or marts not in _path(model).parents:
+            not_marts.append(node_id)
+    if not_marts:
+        fail(
+            f"Exposure `{exposure.name}` depends on {', '.join(sorted(not_marts))}: "
+            f"exposures may only depend on models under `{marts_dir}/`."
+        )
+
+
+def check_model_properties_file_named_for_folder(model: Any) -> None:
+    """A model is described in ``_<folder>__models.yml`` in its own folder."""
+    folder = _path(model).parent
+    expected = folder / f"_{folder.name}__models.yml"
+    patch_path = str(getattr(model, "patch_path", None) or "")
+    if not patch_path:
+        fail(f"`{model.name}` is not described in a properties file: add it to `{expected}`.")
+    actual = PurePosixPath(patch_path.split("://", 1)[-1])
+    if actual != expected:
+        fail(f"`{model.name}` is described in `{actual}`, expected `{expected}`.")
+
+
+_WITH_NOT_ALONE = re.compile(r"^[ \t]*with[ \t]+[^\s\-]", re.IGNORECASE | re.MULTILINE)
+
+
+def check_model_with_on_its_own_line(model: Any) -> None:
+    """SQL layout: ``with`` stands alone on its line (sqlfluff misses line 1)."""
+    code = str(getattr(model, "raw_code", "") or "")
+    if str(getattr(model, "language", "sql")) != "sql":
+        return
+    match = _WITH_NOT_ALONE.search(code)
+    if match:
+        line = code.count("\n", 0, match.start()) + 1
+        fail(f"`{model.name}` line {line}: put `with` on its own line, then the first CTE.")
+
+
+CHECKS: dict[str, Callable[..., None]] = {
+    "DT001": check_model_primary_key_tested,
+    "DT002": check_source_in_own_staging_folder,
+    "DT003": check_staging_model_named_for_its_folder,
+    "DT004": check_exposure_depends_only_on_marts,
+    "DT005": check_model_with_on_its_own_line,
+    "DT006": check_model_properties_file_named_for_folder,
+}
+
+
+def _as_member_of(fn: Callable[..., None], module_name: str) -> Callable[..., None]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        fn(*args, **kwargs)
+
+    wrapper.__module__ = module_name
+    return wrapper
+
+
+def register(module_name: str) -> list[type]:
+    """Define every check above as a dbt-bouncer check of ``module_name``.
+
+    dbt-bouncer only picks up the check classes defined in the files of its
+    ``custom_checks_dir``; the checks are built here, in that file's module.
+    """
+    if module_name not in sys.modules:
+        raise RuntimeError(f"register() must be called from the module {module_name!r}")
+    return [check(_as_member_of(fn, module_name), code=code) for code, fn in CHECKS.items()]

@@ -1,0 +1,276 @@
+"""The project-convention checks (dbt-bouncer.yml + conventions.py) catch what they should.
+
+On a temporary copy of the project (its configuration, macros, seeds and
+generic tests; the models are written here) with a few models that follow
+every convention and one model (or source, exposure) breaking each one,
+`.ci/check-conventions` must fail, naming each broken rule and the model that
+breaks it, and must name none of the good ones.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# What a copy of the project keeps: configuration and shared code, no models.
+KEEP = (
+    ".ci",
+    ".sqlfluff",
+    ".sqlfluffignore",
+    "dbt-bouncer.yml",
+    "dbt_project.yml",
+    "profiles.yml",
+    "macros",
+    "seeds",
+    "tests/generic",
+)
+
+
+def copy_project(dest: Path) -> Path:
+    """The project's configuration, macros, seeds and generic tests, no models."""
+    for name in KEEP:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    for folder in ("models", "analyses", "tests"):
+        (dest / folder).mkdir(exist_ok=True)
+    return dest
+
+
+def write(project: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dedent(text).lstrip())
+
+
+def model_sql(*reads: str) -> str:
+    """A model in house style reading the given relations (`ref(...)`, `source(...)`)."""
+    imports = ",\n\n".join(
+        f"input_{n} as (\n    select * from {{{{ {read} }}}}\n)" for n, read in enumerate(reads)
+    )
+    final = "final as (\n    select * from input_0\n)\n\nselect * from final\n"
+    return f"with\n\n{imports},\n\n{final}"
+
+
+def properties(name: str, key: str = "id", tests: str = "[unique, not_null]") -> str:
+    return f"""
+      - name: {name}
+        description: The {name} model, one row per {key}.
+        columns:
+          - name: {key}
+            description: The key.
+            data_tests: {tests}
+    """
+
+
+GOOD_PATHS = (
+    "models/staging/nomis/stg_nomis__movements",
+    "models/staging/nomis/stg_nomis__bookings",
+    "models/marts/prisons/fct_prison_movements",
+)
+GOOD_MODELS = {path.rsplit("/", 1)[1] for path in GOOD_PATHS}
+
+PROJECT = {
+    # One source per staging folder; `delius` is declared in nomis' folder (bad).
+    "models/staging/nomis/_nomis__sources.yml": """
+        version: 2
+        sources:
+          - name: nomis
+            description: Prisons.
+            tables:
+              - {name: movements, description: Movements in and out of prisons.}
+              - {name: bookings, description: Periods in custody.}
+          - name: delius
+            description: Probation, declared in the wrong folder.
+            tables:
+              - {name: offenders, description: People on probation.}
+    """,
+    "models/staging/nomis/stg_nomis__movements.sql": model_sql("source('nomis', 'movements')"),
+    "models/staging/nomis/stg_nomis__bookings.sql": model_sql("source('nomis', 'bookings')"),
+    # Named for another source than its folder's.
+    "models/staging/nomis/stg_delius__offenders.sql": model_sql("source('delius', 'offenders')"),
+    # Reads two sources.
+    "models/staging/nomis/stg_nomis__movements_with_offenders.sql": model_sql(
+        "source('nomis', 'movements')", "source('delius', 'offenders')"
+    ),
+    # Primary key tested unique but not not_null.
+    "models/staging/nomis/stg_nomis__movement_reasons.sql": model_sql(
+        "source('nomis', 'movements')"
+    ),
+    "models/staging/nomis/_nomis__models.yml": "version: 2\nmodels:\n"
+    + dedent(properties("stg_nomis__movements"))
+    + dedent(properties("stg_nomis__bookings"))
+    + dedent(properties("stg_delius__offenders"))
+    + dedent(properties("stg_nomis__movements_with_offenders"))
+    + dedent(properties("stg_nomis__movement_reasons", tests="[unique]")),
+    # Intermediate reads a source.
+    "models/intermediate/prisons/int_movements_sourced.sql": model_sql(
+        "source('nomis', 'movements')"
+    ),
+    "models/intermediate/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
+    + dedent(properties("int_movements_sourced")),
+    "models/marts/prisons/fct_prison_movements.sql": model_sql("ref('stg_nomis__movements')"),
+    # A mart reads a source.
+    "models/marts/prisons/fct_prison_receptions.sql": model_sql("source('nomis', 'movements')"),
+    # No layer prefix.
+    "models/marts/prisons/prison_movement_summary.sql": model_sql("ref('fct_prison_movements')"),
+    # No tests at all, and no description.
+    "models/marts/prisons/fct_prison_transfers.sql": model_sql("ref('stg_nomis__movements')"),
+    # An implicit (comma) join, and `with` not on its own line.
+    "models/marts/prisons/fct_prison_releases.sql": """
+        with movements as (
+            select * from {{ ref('stg_nomis__movements') }}
+        ),
+
+        bookings as (
+            select * from {{ ref('stg_nomis__bookings') }}
+        ),
+
+        final as (
+            select movements.id
+            from movements, bookings
+            where movements.id = bookings.id
+        )
+
+        select * from final
+    """,
+    # Described in another folder's properties file.
+    "models/marts/prisons/fct_prison_admissions.sql": model_sql("ref('stg_nomis__movements')"),
+    "models/marts/_marts__models.yml": "version: 2\nmodels:\n"
+    + dedent(properties("fct_prison_admissions")),
+    "models/marts/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
+    + dedent(properties("fct_prison_movements"))
+    + dedent(properties("fct_prison_receptions"))
+    + dedent(properties("prison_movement_summary"))
+    + dedent(properties("fct_prison_releases"))
+    + '- name: fct_prison_transfers\n  description: ""\n',
+    "models/marts/_exposures.yml": """
+        version: 2
+        exposures:
+          - name: prison_dashboard
+            type: dashboard
+            description: Prison movements for operational staff.
+            owner: {name: Prisons analysis, email: prisons@example.org}
+            depends_on: [ref('fct_prison_movements')]
+          - name: staging_extract
+            type: application
+            description: An extract that reads staging directly.
+            owner: {name: Someone, email: someone@example.org}
+            depends_on: [ref('fct_prison_movements'), ref('stg_nomis__bookings')]
+    """,
+}
+
+# (check, resource) pairs the run must report: one per broken convention.
+EXPECTED = {
+    ("check_model_names", "prison_movement_summary"),
+    ("check_source_in_own_staging_folder", "delius.offenders"),
+    ("check_staging_model_named_for_its_folder", "stg_delius__offenders"),
+    ("check_lineage_source_cannot_be_used", "int_movements_sourced"),
+    ("check_lineage_source_cannot_be_used", "fct_prison_receptions"),
+    ("check_model_depends_on_multiple_sources", "stg_nomis__movements_with_offenders"),
+    ("check_model_primary_key_tested", "stg_nomis__movement_reasons"),
+    ("check_model_primary_key_tested", "fct_prison_transfers"),
+    ("check_model_description_populated", "fct_prison_transfers"),
+    ("check_exposure_depends_only_on_marts", "staging_extract"),
+    ("check_model_does_not_use_cartesian_join", "fct_prison_releases"),
+    ("check_model_with_on_its_own_line", "fct_prison_releases"),
+    ("check_model_properties_file_named_for_folder", "fct_prison_admissions"),
+}
+
+
+def run_conventions(project: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BIN": str(BIN), "COLUMNS": "200"}
+    return subprocess.run(
+        [str(project / ".ci" / "check-conventions")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    project = copy_project(tmp_path_factory.mktemp("conventions"))
+    write(project, PROJECT)
+    return run_conventions(project)
+
+
+def failure_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stdout.splitlines() if ": ERROR " in line]
+
+
+def test_the_run_fails(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Project conventions: FAILED" in result.stderr
+
+
+@pytest.mark.parametrize(("check", "resource"), sorted(EXPECTED))
+def test_each_broken_convention_is_named_with_its_model(
+    result: subprocess.CompletedProcess[str], check: str, resource: str
+) -> None:
+    lines = failure_lines(result)
+    assert any(f" {check}: " in line and f"`{resource}`" in line for line in lines), (
+        f"{check} did not report {resource}:\n" + "\n".join(lines) + result.stderr
+    )
+
+
+def test_models_that_follow_the_conventions_are_not_reported(
+    result: subprocess.CompletedProcess[str],
+) -> None:
+    lines = failure_lines(result)
+    assert lines, result.stdout + result.stderr
+    for model in GOOD_MODELS:
+        assert not [line for line in lines if f"`{model}`" in line], "\n".join(lines)
+    assert not [line for line in lines if "`prison_dashboard`" in line]
+
+
+def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    good = {f"{path}.sql": PROJECT[f"{path}.sql"] for path in GOOD_PATHS}
+    good["models/staging/nomis/_nomis__sources.yml"] = """
+        version: 2
+        sources:
+          - name: nomis
+            description: Prisons.
+            tables:
+              - {name: movements, description: Movements in and out of prisons.}
+              - {name: bookings, description: Periods in custody.}
+    """
+    good["models/staging/nomis/_nomis__models.yml"] = (
+        "version: 2\nmodels:\n"
+        + dedent(properties("stg_nomis__movements"))
+        + dedent(properties("stg_nomis__bookings"))
+    )
+    good["models/marts/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(
+        properties("fct_prison_movements")
+    )
+    good["models/marts/_exposures.yml"] = """
+        version: 2
+        exposures:
+          - name: prison_dashboard
+            type: dashboard
+            description: Prison movements for operational staff.
+            owner: {name: Prisons analysis, email: prisons@example.org}
+            depends_on: [ref('fct_prison_movements')]
+    """
+    write(project, good)
+    assert sorted(p.name for p in project.glob("models/**/*.sql")) == sorted(
+        f"{m}.sql" for m in GOOD_MODELS
+    )
+    completed = run_conventions(project)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "all checks passed" in completed.stdout
