@@ -1,69 +1,91 @@
 {#-
-    The person records of courts, prisons and probation in one shape, ready for linkage:
-    one row per system record (its current version), with comparison-ready name and date
-    fields. Characters that vary between systems for the same name (spaces, hyphens,
-    apostrophes, full stops) are removed from the normalised names.
+    The person records of courts, prisons and probation in one shape, ready for
+    linkage: one row per system record (its current version). Characters that
+    vary between systems for the same name (spaces, hyphens, apostrophes, full
+    stops) are removed from the normalised names. The column is named `system`
+    as in the truth file and the lookup facts join (hence the noqa: RF04).
 -#}
 {%- set name_noise = ["' '", "'-'", "''''", "'.'"] -%}
-{%- set normalised = namespace(first='upper(first_name)', last='upper(last_name)') -%}
-{%- for character in name_noise -%}
-    {%- set normalised.first = dbt.replace(normalised.first, character, "''") -%}
-    {%- set normalised.last = dbt.replace(normalised.last, character, "''") -%}
+{%- set normalised = namespace(
+    first='upper(first_name)', last='upper(last_name)'
+) -%}
+{%- for noise in name_noise -%}
+    {%- set normalised.first = dbt.replace(normalised.first, noise, "''") -%}
+    {%- set normalised.last = dbt.replace(normalised.last, noise, "''") -%}
 {%- endfor -%}
 
 with
 
 defendants as (
+
     select * from {{ ref('stg_common_platform__defendants') }}
+
 ),
 
 defendant_history as (
+
     select * from {{ ref('stg_common_platform__defendant_history') }}
+
 ),
 
 prison_offenders as (
+
     select * from {{ ref('stg_nomis__offenders') }}
+
 ),
 
 prison_offender_history as (
+
     select * from {{ ref('stg_nomis__offender_history') }}
+
 ),
 
 probation_offenders as (
+
     select * from {{ ref('stg_delius__offenders') }}
+
 ),
 
 probation_offender_history as (
+
     select * from {{ ref('stg_delius__offender_history') }}
+
 ),
 
 defendants_first_seen as (
+
     select
         defendant_id,
         min(valid_from) as record_first_seen_at
     from defendant_history
     group by defendant_id
+
 ),
 
 prison_offenders_first_seen as (
+
     select
         prison_number,
         min(valid_from) as record_first_seen_at
     from prison_offender_history
     group by prison_number
+
 ),
 
 probation_offenders_first_seen as (
+
     select
         crn,
         min(valid_from) as record_first_seen_at
     from probation_offender_history
     group by crn
+
 ),
 
 court_records as (
+
     select
-        'common_platform' as system,
+        'common_platform' as system,  -- noqa: RF04
         defendants.defendant_id as record_id,
         defendants.pnc_id,
         defendants.first_name,
@@ -74,62 +96,70 @@ court_records as (
         defendants.is_deleted,
         defendants.is_date_of_birth_invalid,
         defendants.date_of_birth,
-        defendants_first_seen.record_first_seen_at,
+        first_seen.record_first_seen_at,
         defendants.valid_from as record_updated_at
     from defendants
-    inner join defendants_first_seen
-        on defendants.defendant_id = defendants_first_seen.defendant_id
+    inner join defendants_first_seen as first_seen
+        on defendants.defendant_id = first_seen.defendant_id
+
 ),
 
 prison_records as (
+
     select
-        'nomis' as system,
-        prison_offenders.prison_number as record_id,
-        prison_offenders.pnc_id,
-        prison_offenders.first_name,
-        prison_offenders.last_name,
-        prison_offenders.gender_code,
-        prison_offenders.postcode,
-        prison_offenders.postcode_area,
-        prison_offenders.is_deleted,
-        prison_offenders.is_date_of_birth_invalid,
-        prison_offenders.date_of_birth,
-        prison_offenders_first_seen.record_first_seen_at,
-        prison_offenders.valid_from as record_updated_at
-    from prison_offenders
-    inner join prison_offenders_first_seen
-        on prison_offenders.prison_number = prison_offenders_first_seen.prison_number
+        'nomis' as system,  -- noqa: RF04
+        offenders.prison_number as record_id,
+        offenders.pnc_id,
+        offenders.first_name,
+        offenders.last_name,
+        offenders.gender_code,
+        offenders.postcode,
+        offenders.postcode_area,
+        offenders.is_deleted,
+        offenders.is_date_of_birth_invalid,
+        offenders.date_of_birth,
+        first_seen.record_first_seen_at,
+        offenders.valid_from as record_updated_at
+    from prison_offenders as offenders
+    inner join prison_offenders_first_seen as first_seen
+        on offenders.prison_number = first_seen.prison_number
+
 ),
 
 probation_records as (
+
     select
-        'delius' as system,
-        probation_offenders.crn as record_id,
-        probation_offenders.pnc_id,
-        probation_offenders.first_name,
-        probation_offenders.last_name,
-        probation_offenders.gender_code,
-        probation_offenders.postcode,
-        probation_offenders.postcode_area,
-        probation_offenders.is_deleted,
-        probation_offenders.is_date_of_birth_invalid,
-        probation_offenders.date_of_birth,
-        probation_offenders_first_seen.record_first_seen_at,
-        probation_offenders.valid_from as record_updated_at
-    from probation_offenders
-    inner join probation_offenders_first_seen
-        on probation_offenders.crn = probation_offenders_first_seen.crn
+        'delius' as system,  -- noqa: RF04
+        offenders.crn as record_id,
+        offenders.pnc_id,
+        offenders.first_name,
+        offenders.last_name,
+        offenders.gender_code,
+        offenders.postcode,
+        offenders.postcode_area,
+        offenders.is_deleted,
+        offenders.is_date_of_birth_invalid,
+        offenders.date_of_birth,
+        first_seen.record_first_seen_at,
+        offenders.valid_from as record_updated_at
+    from probation_offenders as offenders
+    inner join probation_offenders_first_seen as first_seen
+        on offenders.crn = first_seen.crn
+
 ),
 
 unioned as (
+
     select * from court_records
     union all
     select * from prison_records
     union all
     select * from probation_records
+
 ),
 
 normalised as (
+
     select
         -- ids
         {{ dbt.concat(['system', "':'", 'record_id']) }} as record_key,
@@ -173,10 +203,13 @@ normalised as (
         record_first_seen_at,
         record_updated_at
     from unioned
+
 ),
 
 final as (
+
     select * from normalised
+
 )
 
 select * from final

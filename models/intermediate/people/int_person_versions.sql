@@ -1,14 +1,16 @@
 {#-
-    The history of each linked person as SCD2 versions (clear person_id; dim_person
-    pseudonymises and describes it). A person's state at a moment is derived from the versions
-    of all the person's records that are live then (not soft-deleted):
-      home postcode area   from the record whose address changed most recently
-      probation PDU        from the probation record whose PDU changed most recently
-      record counts        live records per system
-    Every record version start is a candidate change; a person version starts only where the
-    state differs from the one before. The first version starts at 1900-01-01, so that events
-    dated before the person's first record still find a version (holding the earliest known
-    state). Gender and year of birth are type 1 (current consensus of the records).
+    The history of each linked person as SCD2 versions (clear person_id;
+    dim_person pseudonymises and describes it). A person's state at a moment
+    is derived from the versions of all the person's records live then (not
+    soft-deleted):
+      home postcode area  from the record whose address changed most recently
+      probation PDU       from the probation record whose PDU changed last
+      record counts       live records per system
+    Every record version start is a candidate change; a person version starts
+    only where the state differs from the one before. The first version starts
+    at 1900-01-01, so that events dated before the person's first record still
+    find a version (holding the earliest known state). Gender and year of
+    birth are type 1 (the current consensus of the person's records).
 -#}
 {%- set state_columns = [
     'home_postcode_area',
@@ -21,28 +23,39 @@
 with
 
 linked_records as (
+
     select * from {{ ref('int_person_records_linked') }}
+
 ),
 
 person_records as (
+
     select * from {{ ref('int_person_records_unioned') }}
+
 ),
 
 defendant_history as (
+
     select * from {{ ref('stg_common_platform__defendant_history') }}
+
 ),
 
 prison_offender_history as (
+
     select * from {{ ref('stg_nomis__offender_history') }}
+
 ),
 
 probation_offender_history as (
+
     select * from {{ ref('stg_delius__offender_history') }}
+
 ),
 
 record_versions as (
+
     select
-        'common_platform' as system,
+        'common_platform' as system,  -- noqa: RF04
         defendant_id as record_id,
         postcode,
         postcode_area,
@@ -53,7 +66,7 @@ record_versions as (
     from defendant_history
     union all
     select
-        'nomis' as system,
+        'nomis' as system,  -- noqa: RF04
         prison_number as record_id,
         postcode,
         postcode_area,
@@ -64,7 +77,7 @@ record_versions as (
     from prison_offender_history
     union all
     select
-        'delius' as system,
+        'delius' as system,  -- noqa: RF04
         crn as record_id,
         postcode,
         postcode_area,
@@ -73,110 +86,144 @@ record_versions as (
         valid_from,
         valid_to
     from probation_offender_history
+
 ),
 
-record_versions_flagged as (
+record_versions_lagged as (
+
     select
         *,
-        case
-            when lag(postcode) over (
-                partition by system, record_id order by valid_from
-            ) is distinct from postcode then 1
-            else 0
-        end as is_address_change,
-        case
-            when lag(pdu_code) over (
-                partition by system, record_id order by valid_from
-            ) is distinct from pdu_code then 1
-            else 0
-        end as is_pdu_change
+        lag(postcode) over (
+            partition by system, record_id order by valid_from
+        ) as previous_postcode,
+        lag(pdu_code) over (
+            partition by system, record_id order by valid_from
+        ) as previous_pdu_code,
+        row_number() over (
+            partition by system, record_id order by valid_from
+        ) as record_version_number
     from record_versions
+
 ),
 
--- since when each version's address (and PDU) has been the record's address (PDU)
+-- since when each version's address (and PDU) has been the record's
 record_versions_dated as (
+
     select
         *,
-        max(case when is_address_change = 1 then valid_from end) over (
+        max(
+            case
+                when
+                    record_version_number = 1
+                    or previous_postcode != postcode
+                    or (previous_postcode is null) != (postcode is null)
+                    then valid_from
+            end
+        ) over (
             partition by system, record_id
             order by valid_from
             rows between unbounded preceding and current row
         ) as address_since,
-        max(case when is_pdu_change = 1 then valid_from end) over (
+        max(
+            case
+                when
+                    record_version_number = 1
+                    or previous_pdu_code != pdu_code
+                    or (previous_pdu_code is null) != (pdu_code is null)
+                    then valid_from
+            end
+        ) over (
             partition by system, record_id
             order by valid_from
             rows between unbounded preceding and current row
         ) as pdu_since
-    from record_versions_flagged
+    from record_versions_lagged
+
 ),
 
 person_record_versions as (
+
     select
         linked_records.person_id,
         record_versions_dated.*
     from record_versions_dated
     inner join linked_records
-        on record_versions_dated.system = linked_records.system
-        and record_versions_dated.record_id = linked_records.record_id
+        on
+            record_versions_dated.system = linked_records.system
+            and record_versions_dated.record_id = linked_records.record_id
+
 ),
 
 change_points as (
+
     select distinct
         person_id,
         valid_from as changed_at
     from person_record_versions
+
 ),
 
--- each change point with the live record versions at that moment
+-- each change point with the record versions live at that moment
 live_versions as (
+
     select
         change_points.person_id,
         change_points.changed_at,
-        person_record_versions.system,
-        person_record_versions.record_id,
-        person_record_versions.postcode_area,
-        person_record_versions.pdu_code,
-        person_record_versions.address_since,
-        person_record_versions.pdu_since,
-        person_record_versions.valid_from
+        versions.system,
+        versions.record_id,
+        versions.postcode_area,
+        versions.pdu_code,
+        versions.address_since,
+        versions.pdu_since,
+        versions.valid_from
     from change_points
-    inner join person_record_versions
-        on change_points.person_id = person_record_versions.person_id
-        and person_record_versions.valid_from <= change_points.changed_at
-        and (
-            person_record_versions.valid_to > change_points.changed_at
-            or person_record_versions.valid_to is null
-        )
-    where not person_record_versions.is_deleted
+    inner join person_record_versions as versions
+        on
+            change_points.person_id = versions.person_id
+            and change_points.changed_at >= versions.valid_from
+            and coalesce(
+                change_points.changed_at < versions.valid_to, true
+            )
+    where not versions.is_deleted
+
 ),
 
 home_addresses_ranked as (
+
     select
         person_id,
         changed_at,
         postcode_area,
         row_number() over (
             partition by person_id, changed_at
-            order by address_since desc, valid_from desc, system, record_id
+            order by
+                address_since desc,
+                valid_from desc,
+                system asc,
+                record_id asc
         ) as address_rank
     from live_versions
     where postcode_area is not null
+
 ),
 
 probation_units_ranked as (
+
     select
         person_id,
         changed_at,
         pdu_code,
         row_number() over (
             partition by person_id, changed_at
-            order by pdu_since desc, valid_from desc, record_id
+            order by pdu_since desc, valid_from desc, record_id asc
         ) as pdu_rank
     from live_versions
     where system = 'delius' and pdu_code is not null
+
 ),
 
 record_counts as (
+
     select
         person_id,
         changed_at,
@@ -191,14 +238,16 @@ record_counts as (
         ) as probation_record_count
     from live_versions
     group by person_id, changed_at
+
 ),
 
 states as (
+
     select
         change_points.person_id,
         change_points.changed_at,
-        home_addresses_ranked.postcode_area as home_postcode_area,
-        probation_units_ranked.pdu_code as probation_pdu_code,
+        home_addresses.postcode_area as home_postcode_area,
+        probation_units.pdu_code as probation_pdu_code,
         cast(coalesce(record_counts.court_record_count, 0) as integer)
             as court_record_count,
         cast(coalesce(record_counts.prison_record_count, 0) as integer)
@@ -206,37 +255,42 @@ states as (
         cast(coalesce(record_counts.probation_record_count, 0) as integer)
             as probation_record_count
     from change_points
-    left join home_addresses_ranked
-        on change_points.person_id = home_addresses_ranked.person_id
-        and change_points.changed_at = home_addresses_ranked.changed_at
-        and home_addresses_ranked.address_rank = 1
-    left join probation_units_ranked
-        on change_points.person_id = probation_units_ranked.person_id
-        and change_points.changed_at = probation_units_ranked.changed_at
-        and probation_units_ranked.pdu_rank = 1
+    left join home_addresses_ranked as home_addresses
+        on
+            change_points.person_id = home_addresses.person_id
+            and change_points.changed_at = home_addresses.changed_at
+            and home_addresses.address_rank = 1
+    left join probation_units_ranked as probation_units
+        on
+            change_points.person_id = probation_units.person_id
+            and change_points.changed_at = probation_units.changed_at
+            and probation_units.pdu_rank = 1
     left join record_counts
-        on change_points.person_id = record_counts.person_id
-        and change_points.changed_at = record_counts.changed_at
+        on
+            change_points.person_id = record_counts.person_id
+            and change_points.changed_at = record_counts.changed_at
+
 ),
 
-states_compared as (
+states_lagged as (
+
     select
         *,
+        {%- for column in state_columns %}
+            lag({{ column }}) over (
+                partition by person_id order by changed_at
+            ) as previous_{{ column }},
+        {%- endfor %}
         row_number() over (
             partition by person_id order by changed_at
-        ) as state_number,
-        case
-            {%- for column in state_columns %}
-            when lag({{ column }}) over (
-                partition by person_id order by changed_at
-            ) is distinct from {{ column }} then 1
-            {%- endfor %}
-            else 0
-        end as is_state_change
+        ) as state_number
     from states
+
 ),
 
+-- a state opens a version when it is the first or any attribute differs
 state_versions as (
+
     select
         *,
         lead(changed_at) over (
@@ -245,11 +299,18 @@ state_versions as (
         row_number() over (
             partition by person_id order by changed_at
         ) as version_number
-    from states_compared
-    where state_number = 1 or is_state_change = 1
+    from states_lagged
+    where
+        state_number = 1
+        {%- for column in state_columns %}
+            or previous_{{ column }} != {{ column }}
+            or (previous_{{ column }} is null) != ({{ column }} is null)
+        {%- endfor %}
+
 ),
 
 person_records_linked as (
+
     select
         linked_records.person_id,
         linked_records.match_probability,
@@ -260,11 +321,14 @@ person_records_linked as (
         person_records.record_updated_at
     from linked_records
     inner join person_records
-        on linked_records.system = person_records.system
-        and linked_records.record_id = person_records.record_id
+        on
+            linked_records.system = person_records.system
+            and linked_records.record_id = person_records.record_id
+
 ),
 
 gender_votes as (
+
     select
         person_id,
         gender_code,
@@ -273,20 +337,24 @@ gender_votes as (
     from person_records_linked
     where gender_code in ('M', 'F')
     group by person_id, gender_code
+
 ),
 
-person_genders as (
+genders_ranked as (
+
     select
         person_id,
         gender_code,
         row_number() over (
             partition by person_id
-            order by votes desc, last_recorded_at desc, gender_code
+            order by votes desc, last_recorded_at desc, gender_code asc
         ) as gender_rank
     from gender_votes
+
 ),
 
 birth_year_votes as (
+
     select
         person_id,
         year_of_birth,
@@ -295,20 +363,24 @@ birth_year_votes as (
     from person_records_linked
     where year_of_birth is not null
     group by person_id, year_of_birth
+
 ),
 
-person_birth_years as (
+birth_years_ranked as (
+
     select
         person_id,
         year_of_birth,
         row_number() over (
             partition by person_id
-            order by votes desc, last_recorded_at desc, year_of_birth
+            order by votes desc, last_recorded_at desc, year_of_birth asc
         ) as birth_year_rank
     from birth_year_votes
+
 ),
 
 person_summaries as (
+
     select
         person_id,
         min(record_first_seen_at) as first_recorded_at,
@@ -317,20 +389,22 @@ person_summaries as (
         end as linkage_match_probability
     from person_records_linked
     group by person_id
+
 ),
 
 final as (
+
     select
         -- ids
         state_versions.person_id,
 
         -- strings
-        coalesce(person_genders.gender_code, 'U') as gender_code,
+        coalesce(genders_ranked.gender_code, 'U') as gender_code,
         state_versions.home_postcode_area,
         state_versions.probation_pdu_code,
 
         -- numerics
-        person_birth_years.year_of_birth,
+        birth_years_ranked.year_of_birth,
         state_versions.court_record_count,
         state_versions.prison_record_count,
         state_versions.probation_record_count,
@@ -358,12 +432,15 @@ final as (
     from state_versions
     inner join person_summaries
         on state_versions.person_id = person_summaries.person_id
-    left join person_genders
-        on state_versions.person_id = person_genders.person_id
-        and person_genders.gender_rank = 1
-    left join person_birth_years
-        on state_versions.person_id = person_birth_years.person_id
-        and person_birth_years.birth_year_rank = 1
+    left join genders_ranked
+        on
+            state_versions.person_id = genders_ranked.person_id
+            and genders_ranked.gender_rank = 1
+    left join birth_years_ranked
+        on
+            state_versions.person_id = birth_years_ranked.person_id
+            and birth_years_ranked.birth_year_rank = 1
+
 )
 
 select * from final

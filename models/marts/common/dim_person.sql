@@ -1,22 +1,31 @@
 with
 
 person_versions as (
+
     select * from {{ ref('int_person_versions') }}
+
 ),
 
 postcode_areas as (
+
     select * from {{ ref('ref_postcode_areas') }}
+
 ),
 
 regions as (
+
     select * from {{ ref('ref_regions') }}
+
 ),
 
 probation_delivery_units as (
+
     select * from {{ ref('ref_probation_delivery_units') }}
+
 ),
 
 pseudonymised as (
+
     select
         {{ pseudonymise('person_id') }} as person_id,
         gender_code,
@@ -36,14 +45,17 @@ pseudonymised as (
         valid_to,
         is_current
     from person_versions
+
 ),
 
 persons_described as (
+
     select
-        -- the key hashes the pseudonym, never the clear id: an md5 of a known
-        -- record id could otherwise be recomputed by anyone
-        {{ surrogate_key(['pseudonymised.person_id', 'pseudonymised.valid_from']) }}
-            as person_key,
+        -- the key hashes the pseudonym, never the clear id: an md5 of
+        -- a known record id could be recomputed by anyone
+        {{ surrogate_key([
+            'pseudonymised.person_id', 'pseudonymised.valid_from'
+        ]) }} as person_key,
         pseudonymised.person_id,
         pseudonymised.gender_code,
         pseudonymised.year_of_birth,
@@ -72,9 +84,11 @@ persons_described as (
         on postcode_areas.region_code = regions.region_code
     left join probation_delivery_units
         on pseudonymised.probation_pdu_code = probation_delivery_units.pdu_code
+
 ),
 
 final as (
+
     {{ default_member_rows('persons_described', {
         'person_key': 'key',
         'person_id': 'label',
@@ -99,6 +113,7 @@ final as (
         'valid_to': 'null',
         'is_current': 'true',
     }) }}
+
 )
 
 select * from final
