@@ -24,14 +24,24 @@ measured as (
 
 ),
 
+measured_span as (
+
+    select
+        *,
+        {{ dbt.datediff('first_day', 'last_day', 'day') }} + 1  -- noqa: LT05
+            as n_days_in_span
+    from measured
+
+),
+
 validation_errors as (
 
-    select * from measured
+    select * from measured_span
     where
         first_day != cast('{{ var("date_spine_start") }}' as date)
         or last_day != cast('{{ var("date_spine_end") }}' as date)
         or n_days != n_distinct_days
-        or n_days != {{ dbt.datediff('first_day', 'last_day', 'day') }} + 1
+        or n_days != n_days_in_span
 
 )
 
