@@ -1,6 +1,6 @@
 {#-
     Type dimension of court disposals (the sentence given on a guilty verdict),
-    with groupings for analysis. Outcomes that are not guilty have no disposal:
+    and its groupings for analysis. Outcomes that are not guilty have no disposal:
     facts point them at the 'not applicable' member.
 -#}
 
