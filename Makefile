@@ -16,6 +16,8 @@ export DBT_PROJECT_DIR := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean
+.PHONY: lint-sql lint-changed lint-yaml lint-python conventions slim-build ci-build
+.PHONY: pre-commit-install
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,16 +44,42 @@ docs-serve: install  ## Serve the catalogue on http://localhost:8080
 test: install  ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest tests/python
 
-lint: install  ## Lint SQL, YAML and Python
-	$(BIN)/sqlfluff lint models analyses tests macros
-	$(BIN)/yamllint -s .
-	$(BIN)/ruff check src tests/python
-	$(BIN)/ruff format --check src tests/python
+lint: lint-sql lint-yaml lint-python  ## Lint SQL, YAML and Python (the whole project)
+
+# Python that ruff checks: the package, its tests and the CI helpers.
+PY_PATHS := src tests/python .ci
+# Pull requests lint only the SQL changed against BASE (default origin/main, else main).
+BASE ?=
+
+lint-sql: install  ## sqlfluff, dbt templater, every model, analysis and test
+	.ci/lint-sql
+
+lint-changed: install  ## sqlfluff on the SQL files changed against BASE (a branch diff)
+	.ci/lint-changed-sql $(BASE)
+
+lint-yaml: install  ## yamllint on every YAML file
+	$(BIN)/yamllint -s -c .yamllint.yml .
+
+lint-python: install  ## ruff check and ruff format --check
+	$(BIN)/ruff check $(PY_PATHS)
+	$(BIN)/ruff format --check $(PY_PATHS)
+
+conventions: install  ## Project conventions (dbt-bouncer.yml) on the parsed manifest
+	.ci/check-conventions
+
+slim-build: install  ## Build + test only what changed against main's state (CI, PRs)
+	.ci/slim-build
+
+ci-build: install  ## Build + test everything (target ci) and keep the state for PRs
+	.ci/slim-build --full
+
+pre-commit-install: install  ## Install the git pre-commit hooks (.pre-commit-config.yaml)
+	$(BIN)/pre-commit install
 
 fix: install  ## Fix what the linters can fix
-	$(BIN)/sqlfluff fix models analyses tests macros
-	$(BIN)/ruff check --fix src tests/python
-	$(BIN)/ruff format src tests/python
+	.ci/lint-sql --fix
+	$(BIN)/ruff check --fix $(PY_PATHS)
+	$(BIN)/ruff format $(PY_PATHS)
 
 bench: install  ## Benchmark the generator and the build (SCALE=1)
 	$(BIN)/derived bench --scale $(SCALE)
