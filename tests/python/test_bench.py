@@ -1,0 +1,251 @@
+"""`derived bench` plumbing: measuring children, step sequencing, environment, JSON and table.
+
+No real scale run: the generator and dbt steps are replaced by small Python children whose time
+and memory are known, so the measurement itself is what is tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from derived_tables import bench
+from derived_tables.bench import Step
+
+MIB = 2**20
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def _allocating(mib: int, seconds: float = 0.6) -> list[str]:
+    # b"x" * n writes every page, so the memory is resident (a zeroed bytearray may not be).
+    return _python(
+        f"""
+        import time
+        block = b"x" * ({mib} * 2**20)
+        time.sleep({seconds})
+        """
+    )
+
+
+def test_measure_reports_wall_time_and_peak_rss_of_the_child(tmp_path: Path) -> None:
+    step = Step("alloc", _allocating(200))
+    m = bench.measure(step, {}, tmp_path, tmp_path / "logs" / "alloc.log", sample_seconds=0.05)
+    assert m.status == "ok" and m.exit_code == 0
+    assert m.seconds is not None and 0.6 <= m.seconds < 30
+    assert m.peak_rss_bytes is not None and 200 * MIB <= m.peak_rss_bytes < 400 * MIB
+    assert m.peak_tree_rss_bytes is not None and m.peak_tree_rss_bytes >= 200 * MIB
+    assert Path(m.log or "").exists()
+
+
+def test_peaks_cover_grandchildren_like_dbt_under_derived_build(tmp_path: Path) -> None:
+    grandchild = _allocating(250, seconds=1.0)
+    parent = _python(
+        f"""
+        import subprocess
+        subprocess.run({grandchild!r}, check=True)
+        """
+    )
+    m = bench.measure(Step("tree", parent), {}, tmp_path, tmp_path / "tree.log", 0.05)
+    assert m.status == "ok"
+    assert m.peak_rss_bytes is not None and m.peak_rss_bytes >= 250 * MIB
+    assert m.peak_tree_rss_bytes is not None and m.peak_tree_rss_bytes >= 250 * MIB
+
+
+def test_a_small_child_measures_small(tmp_path: Path) -> None:
+    m = bench.measure(Step("small", _python("pass")), {}, tmp_path, tmp_path / "s.log")
+    assert m.peak_rss_bytes is not None and m.peak_rss_bytes < 150 * MIB
+
+
+def test_output_and_exit_code_are_kept(tmp_path: Path) -> None:
+    step = Step("fails", _python("import sys; print('boom on stdout'); sys.exit(3)"))
+    m = bench.measure(step, {}, tmp_path, tmp_path / "f.log")
+    assert (m.status, m.exit_code) == ("failed", 3)
+    assert "boom on stdout" in Path(m.log or "").read_text()
+
+
+def test_failed_required_step_skips_the_rest(tmp_path: Path) -> None:
+    steps = [
+        Step("one", _python("pass")),
+        Step("two", _python("raise SystemExit(1)")),
+        Step("three", _python("pass")),
+    ]
+    seen: list[str] = []
+    results = bench.run_steps(steps, {}, tmp_path, tmp_path / "logs", lambda s: seen.append(s.name))
+    assert [(m.step, m.status) for m in results] == [
+        ("one", "ok"),
+        ("two", "failed"),
+        ("three", "skipped"),
+    ]
+    assert seen == ["one", "two"]
+    assert results[2].seconds is None and results[2].peak_rss_bytes is None
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["01-one.log", "02-two.log"]
+
+
+def test_failed_optional_step_lets_the_run_go_on(tmp_path: Path) -> None:
+    steps = [
+        Step("build", _python("raise SystemExit(1)"), required=False),
+        Step("after", _python("pass")),
+    ]
+    results = bench.run_steps(steps, {}, tmp_path, tmp_path / "logs")
+    assert [m.status for m in results] == ["failed", "ok"]
+
+
+def test_children_run_in_the_work_folder_with_the_given_environment(tmp_path: Path) -> None:
+    step = Step(
+        "env",
+        _python(
+            """
+            import os, pathlib
+            pathlib.Path("seen.txt").write_text(os.environ["DERIVED_DATA_DIR"])
+            """
+        ),
+    )
+    assert bench.measure(step, {"DERIVED_DATA_DIR": "xyz"}, tmp_path, tmp_path / "e.log").status
+    assert (tmp_path / "seen.txt").read_text() == "xyz"
+
+
+def test_default_steps_are_the_four_benchmarked_commands(tmp_path: Path) -> None:
+    steps = bench.default_steps(0.5, 7, tmp_path)
+    assert [s.name for s in steps] == [
+        "generate",
+        "build (full)",
+        "generate --next-day",
+        "build (incremental)",
+    ]
+    assert [s.required for s in steps] == [True, False, True, False]
+    generate, full, next_day, incremental = (s.argv[3:] for s in steps)
+    assert all(s.argv[:3] == [sys.executable, "-m", "derived_tables.cli"] for s in steps)
+    assert generate == ["generate", "--scale", "0.5", "--seed", "7"]
+    assert full[:2] == ["build", "--full-refresh"] and str(tmp_path) in full
+    assert next_day == ["generate", "--next-day"]
+    assert incremental[0] == "build" and "--full-refresh" not in incremental
+
+
+def test_environment_keeps_everything_in_the_work_folder(tmp_path: Path) -> None:
+    work, project = tmp_path / "work", tmp_path / "project"
+    env = bench.bench_environment(work, project)
+    for name in (
+        "DERIVED_DATA_DIR",
+        "DERIVED_WAREHOUSE",
+        "DUCKDB_TEMP_DIRECTORY",
+        "DBT_TARGET_PATH",
+        "DBT_LOG_PATH",
+    ):
+        assert Path(env[name]).is_relative_to(work), name
+    assert env["DERIVED_WAREHOUSE"].endswith("derived_tables.duckdb")
+    assert env["DBT_PROJECT_DIR"] == str(project)
+
+
+@pytest.mark.parametrize(("scale", "text"), [(1.0, "1"), (0.5, "0.5"), (100.0, "100")])
+def test_scale_in_file_names(scale: float, text: str) -> None:
+    when = dt.datetime(2024, 1, 31, 12, tzinfo=dt.UTC)
+    assert bench.results_path(Path("out"), scale, when) == Path(f"out/bench-{text}-2024-01-31.json")
+
+
+def _fake_steps(fail: str | None = None) -> Callable[[float, int, Path], list[Step]]:
+    """Stand-ins for the four commands, writing what the real ones would into the work folder."""
+
+    def steps(scale: float, seed: int, project_dir: Path) -> list[Step]:
+        writes_data = _python(
+            """
+            import os, pathlib
+            part = pathlib.Path(os.environ["DERIVED_DATA_DIR"]) / "nomis/offenders/d=1/p.parquet"
+            part.parent.mkdir(parents=True, exist_ok=True)
+            part.write_bytes(b"p" * 1000)
+            """
+        )
+        writes_warehouse = _python(
+            """
+            import os, pathlib
+            warehouse = pathlib.Path(os.environ["DERIVED_WAREHOUSE"])
+            warehouse.parent.mkdir(parents=True, exist_ok=True)
+            warehouse.write_bytes(b"w" * 4096)
+            """
+        )
+        failing = _python("raise SystemExit(2)")
+        names = ["generate", "build (full)", "generate --next-day", "build (incremental)"]
+        argvs = [writes_data, writes_warehouse, writes_data, writes_warehouse]
+        return [
+            Step(name, failing if name == fail else argv, required=name.startswith("generate"))
+            for name, argv in zip(names, argvs, strict=True)
+        ]
+
+    return steps
+
+
+def test_command_prints_a_table_and_writes_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "default_steps", _fake_steps())
+    work, out = tmp_path / "work", tmp_path / "out"
+    result = CliRunner().invoke(
+        bench.bench,
+        ["--scale", "0.5", "--seed", "3", "--work-dir", str(work), "--output-dir", str(out)],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("generate", "build (full)", "generate --next-day", "build (incremental)"):
+        assert name in result.output
+    [path] = out.glob("bench-0.5-*.json")
+    assert path.name == f"bench-0.5-{dt.datetime.now(dt.UTC).date().isoformat()}.json"
+    data = json.loads(path.read_text())
+    assert data["ok"] is True and data["scale"] == 0.5 and data["seed"] == 3
+    assert [s["status"] for s in data["steps"]] == ["ok"] * 4
+    assert all(s["seconds"] > 0 and s["peak_rss_bytes"] > 0 for s in data["steps"])
+    assert data["outputs"]["curated_parquet"] == {"files": 1, "bytes": 1000}
+    assert data["outputs"]["warehouse_bytes"] == 4096
+    assert data["host"]["cpu_count"] and data["host"]["versions"]["dbt-core"]
+    assert work.exists()  # an explicit work folder is kept
+
+
+def test_failed_build_is_reported_and_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "default_steps", _fake_steps(fail="build (full)"))
+    out = tmp_path / "out"
+    work = tmp_path / "tmp-work"
+    monkeypatch.setattr(bench.tempfile, "mkdtemp", lambda prefix: str(work.mkdir() or work))
+    result = CliRunner().invoke(bench.bench, ["--output-dir", str(out)], terminal_width=200)
+    assert result.exit_code == 1
+    assert "build (full) failed (exit 2)" in result.output
+    data = json.loads(next(out.glob("bench-1-*.json")).read_text())
+    assert data["ok"] is False
+    assert [s["status"] for s in data["steps"]] == ["ok", "failed", "ok", "ok"]
+    assert work.exists()  # kept for its logs, since a step failed
+
+
+def test_temporary_work_folder_is_removed_after_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "default_steps", _fake_steps())
+    work = tmp_path / "tmp-work"
+    monkeypatch.setattr(bench.tempfile, "mkdtemp", lambda prefix: str(work.mkdir() or work))
+    result = CliRunner().invoke(bench.bench, ["--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert not work.exists()
+
+
+def test_failed_generate_skips_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "default_steps", _fake_steps(fail="generate"))
+    out = tmp_path / "out"
+    args = ["--work-dir", str(tmp_path / "w"), "--output-dir", str(out)]
+    assert CliRunner().invoke(bench.bench, args).exit_code == 1
+    data = json.loads(next(out.glob("*.json")).read_text())
+    assert [s["status"] for s in data["steps"]] == ["failed", "skipped", "skipped", "skipped"]
+
+
+def test_non_empty_work_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "old.txt").write_text("x")
+    result = CliRunner().invoke(bench.bench, ["--work-dir", str(tmp_path / "w")])
+    assert result.exit_code != 0 and "is not empty" in result.output
