@@ -1,0 +1,116 @@
+"""Pieces shared by the per-system table builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from derived_tables.generator import calendar as cal
+from derived_tables.generator import ids
+from derived_tables.generator.frame import Column, Events, Frame, format_col, lookup_col
+from derived_tables.generator.names import given_names, names
+from derived_tables.generator.reference import Reference
+
+TRUTH = "_truth"
+SECONDS = cal.SECONDS_PER_DAY
+
+
+@dataclass
+class IdAllocator:
+    """Numbers entities of each kind ``0, 1, 2...`` in generation order (deterministic)."""
+
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def take(self, kind: str, n: int) -> np.ndarray:
+        """The next ``n`` numbers of ``kind``."""
+        start = self.counters.get(kind, 0)
+        self.counters[kind] = start + int(n)
+        return np.arange(start, start + int(n), dtype=np.int64)
+
+
+def at(day: np.ndarray, seconds_of_day: np.ndarray | int) -> np.ndarray:
+    """Timestamps (seconds) from day numbers and seconds after midnight."""
+    return np.asarray(day, dtype=np.int64) * SECONDS + np.asarray(seconds_of_day, dtype=np.int64)
+
+
+def arrival_of_event(
+    rng: np.random.Generator, day: np.ndarray, late_share: float = 0.01
+) -> np.ndarray:
+    """When an event dated ``day`` reaches the source: the evening of that day, or 1-30 days
+    later for a small share of late-arriving rows."""
+    day = np.asarray(day, dtype=np.int64)
+    late = rng.random(day.size) < late_share
+    delay = np.where(late, rng.integers(1, 31, day.size), 0)
+    return at(day + delay, 20 * 3600)
+
+
+def codes(values: tuple[str, ...] | list[str]) -> pa.Array:
+    """An Arrow array of codes, to use with :func:`lookup_col`."""
+    return pa.array(list(values), pa.string())
+
+
+def first_name_col(
+    idx: np.ndarray, null: np.ndarray | None = None, *, upper: bool = False
+) -> Column:
+    """Given names from their variant index."""
+    return lookup_col(idx, given_names().variants, null, upper=upper)
+
+
+def last_name_col(
+    idx: np.ndarray, null: np.ndarray | None = None, *, upper: bool = False
+) -> Column:
+    """Surnames from their variant index."""
+    return lookup_col(idx, names().surnames.variants, null, upper=upper)
+
+
+def postcode_col(ref: Reference, code: np.ndarray, null: np.ndarray | None = None) -> Column:
+    """Postcodes from their integer encoding."""
+    return format_col(code, lambda v: ids.postcodes(ref.area_codes, v), null)
+
+
+def pnc_col(code: np.ndarray, null: np.ndarray | None = None) -> Column:
+    """PNC ids from ``year * 10**7 + serial``."""
+    return format_col(code, lambda v: ids.pnc_ids(v // 10_000_000, v % 10_000_000), null)
+
+
+ColumnMaker = Callable[..., Column]
+
+
+def id_col(prefix: str, width: int, salt: int) -> ColumnMaker:
+    """A column maker for identifiers ``prefix`` + ``width`` scrambled digits."""
+
+    def make(values: np.ndarray, null: np.ndarray | None = None) -> Column:
+        return format_col(values, lambda v: ids.prefixed_digits(prefix, v, width, salt), null)
+
+    return make
+
+
+PERSON_ID = id_col("P", 10, 0)
+
+
+def truth_events(
+    person_number: np.ndarray, system: str, record: Column, arrival: np.ndarray
+) -> Events:
+    """Truth rows ``(person_id, system, record_id)`` arriving with the record."""
+    n = person_number.size
+    frame = Frame(
+        person_id=PERSON_ID(person_number),
+        system=lookup_col(np.zeros(n, dtype=np.int64), codes([system])),
+        record_id=record,
+    )
+    return Events(frame, np.asarray(arrival, dtype=np.int64))
+
+
+def group_first(group: np.ndarray) -> np.ndarray:
+    """For values sorted by ``group``: True at the first row of each group."""
+    first = np.ones(group.size, dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    return first
+
+
+def rng_for(seed: int, *parts: int) -> np.random.Generator:
+    """A generator seeded from the user's seed and a path of integers (table, year, chunk)."""
+    return np.random.default_rng([int(seed), *[int(p) for p in parts]])
