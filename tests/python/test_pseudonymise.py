@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -174,30 +175,46 @@ def _run_dbt(
     )
 
 
-def _digests(project: Path, tmp_path: Path, key: str | None) -> dict[int, tuple]:
-    warehouse = tmp_path / "warehouse.duckdb"
-    _seed_inputs(warehouse)
-    result = _run_dbt(project, warehouse, key)
-    assert result.returncode == 0, result.stdout + result.stderr
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select id, digest, digest_normalised, id_digest, day_digest from main.digests"
-        ).fetchall()
-    return {row[0]: row[1:] for row in rows}
+Digests = dict[int, tuple]
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param("k", id="short"),
-        pytest.param("K" * 64, id="exactly-one-block"),
-        pytest.param("K" * 65, id="longer-than-block-is-hashed"),
-        pytest.param("ключ-" * 20, id="unicode-200-bytes"),
-        pytest.param('it\'s a "quoted" \\ key', id="quotes-and-backslash"),
-    ],
-)
-def test_sql_hmac_equals_python_hmac(project: Path, tmp_path: Path, key: str) -> None:
-    digests = _digests(project, tmp_path, key)
+@pytest.fixture(scope="module")
+def digests_for(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str | None], Digests]:
+    """Runs the model once per key (memoised: each dbt run takes seconds)."""
+    cache: dict[str | None, Digests] = {}
+
+    def digests(key: str | None) -> Digests:
+        if key not in cache:
+            warehouse = tmp_path_factory.mktemp("digests") / "warehouse.duckdb"
+            _seed_inputs(warehouse)
+            result = _run_dbt(project, warehouse, key)
+            assert result.returncode == 0, result.stdout + result.stderr
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                rows = con.execute(
+                    "select id, digest, digest_normalised, id_digest, day_digest from main.digests"
+                ).fetchall()
+            cache[key] = {row[0]: row[1:] for row in rows}
+        return cache[key]
+
+    return digests
+
+
+KEYS = {
+    "short": "k",
+    "exactly-one-block": "K" * 64,
+    "longer-than-block-is-hashed": "K" * 65,
+    "unicode-200-bytes": "ключ-" * 20,
+    "quotes-and-backslash": 'it\'s a "quoted" \\ key',
+}
+
+
+@pytest.mark.parametrize("key", list(KEYS.values()), ids=list(KEYS))
+def test_sql_hmac_equals_python_hmac(
+    digests_for: Callable[[str | None], Digests], key: str
+) -> None:
+    digests = digests_for(key)
     assert len(digests) == len(MESSAGES) + 1
     mismatches = [
         (i, message[:40])
@@ -215,22 +232,27 @@ def test_sql_hmac_equals_python_hmac(project: Path, tmp_path: Path, key: str) ->
     assert digests[len(MESSAGES)] == (None, None, _hmac(key, str(len(MESSAGES))), None)
 
 
-def test_normalising_makes_spacing_and_case_irrelevant(project: Path, tmp_path: Path) -> None:
-    digests = _digests(project, tmp_path, "k")
+def test_normalising_makes_spacing_and_case_irrelevant(
+    digests_for: Callable[[str | None], Digests],
+) -> None:
+    digests = digests_for(KEYS["short"])
     by_message = {m: digests[i] for i, m in enumerate(MESSAGES)}
     assert by_message[" ab12 "][1] == by_message["AB12"][1] == _hmac("k", "AB12")
     assert by_message[" ab12 "][0] != by_message["AB12"][0]
 
 
-def test_unset_key_uses_the_labelled_dev_default_on_dev(project: Path, tmp_path: Path) -> None:
-    digests = _digests(project, tmp_path, None)
-    assert digests[0][0] == _hmac(DEV_DEFAULT_KEY, MESSAGES[0])
+def test_unset_key_uses_the_labelled_dev_default_on_dev(
+    digests_for: Callable[[str | None], Digests],
+) -> None:
+    digests = digests_for(None)
+    assert all(digests[i][0] == _hmac(DEV_DEFAULT_KEY, m) for i, m in enumerate(MESSAGES))
     assert DEV_DEFAULT_KEY in MACRO.read_text(encoding="utf-8")
 
 
-def test_different_keys_give_different_pseudonyms(project: Path, tmp_path: Path) -> None:
-    first = _digests(project, tmp_path / "a", "key-one")
-    second = _digests(project, tmp_path / "b", "key-two")
+def test_different_keys_give_different_pseudonyms(
+    digests_for: Callable[[str | None], Digests],
+) -> None:
+    first, second = digests_for(KEYS["short"]), digests_for(KEYS["exactly-one-block"])
     assert all(first[i][0] != second[i][0] for i in range(len(MESSAGES)))
 
 
