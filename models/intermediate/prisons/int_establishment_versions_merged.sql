@@ -10,8 +10,9 @@
       one version with unknown (null) attributes, so the dimension lists them.
     - valid_to, is_current and version_number are derived again after the
       merge; the first version of each establishment is valid from the
-      beginning of time (1900-01-01), so an event older than the first NOMIS
-      record still finds a version. source_valid_from keeps the NOMIS time.
+      beginning of time (1900-01-01, or its NOMIS time when earlier), so an
+      event older than the first NOMIS record still finds a version.
+      source_valid_from keeps the NOMIS time.
 -#}
 {%- set beginning_of_time = "cast('1900-01-01' as "
     ~ dbt.type_timestamp() ~ ")" -%}
@@ -144,7 +145,13 @@ final as (
         is_deleted,
         source_valid_from,
         case
-            when version_number = 1 then {{ beginning_of_time }}
+            when
+                version_number = 1
+                and (
+                    source_valid_from is null
+                    or source_valid_from > {{ beginning_of_time }}
+                )
+                then {{ beginning_of_time }}
             else source_valid_from
         end as valid_from,
         next_source_valid_from as valid_to,
