@@ -3,10 +3,10 @@
 Four steps run one after the other, each as a child process, in a private work folder (so the
 project's own data, warehouse and ``target/`` are never touched):
 
-1. ``derived generate --scale S --seed N``      the backfill extract
-2. ``derived build --full-refresh``             dbt build + tests + publish on that data
-3. ``derived generate --next-day``              the next daily extract
-4. ``derived build``                            the incremental build after it
+1. ``derived generate --scale S --seed N``   the backfill extract
+2. ``derived build --full-refresh``          dbt build + tests + publish on that data
+3. ``derived generate --next-day``           the next daily extract
+4. ``derived build``                         the incremental build after it
 
 For each step: wall time, the peak resident memory of the largest process in the step's process
 tree (the kernel's ``ru_maxrss`` from ``wait4``, exact, like ``/usr/bin/time -v``), and the peak
@@ -207,16 +207,25 @@ def format_scale(scale: float) -> str:
     return f"{scale:g}"
 
 
-def default_steps(scale: float, seed: int, project_dir: Path) -> list[Step]:
+def default_steps(scale: float, seed: int, project_dir: Path, work_dir: Path) -> list[Step]:
+    """The four commands. Every output path is explicit, into work_dir (the generator's truth
+    file would otherwise go to the project's data/truth)."""
     derived = [sys.executable, "-m", "derived_tables.cli"]
-    project = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    project = ["--project-dir", str(project_dir)]
+    data = [
+        "--out",
+        str(work_dir / "data" / "curated"),
+        "--truth-out",
+        str(work_dir / "data" / "truth"),
+        *project,
+    ]
+    scale_seed = ["--scale", format_scale(scale), "--seed", str(seed)]
+    build = ["build", *project, "--profiles-dir", str(project_dir)]
     return [
-        Step(
-            "generate", [*derived, "generate", "--scale", format_scale(scale), "--seed", str(seed)]
-        ),
-        Step("build (full)", [*derived, "build", "--full-refresh", *project], required=False),
-        Step("generate --next-day", [*derived, "generate", "--next-day"]),
-        Step("build (incremental)", [*derived, "build", *project], required=False),
+        Step("generate", [*derived, "generate", *scale_seed, *data]),
+        Step("build (full)", [*derived, *build, "--full-refresh"], required=False),
+        Step("generate --next-day", [*derived, "generate", "--next-day", *data]),
+        Step("build (incremental)", [*derived, *build], required=False),
     ]
 
 
@@ -381,7 +390,7 @@ def bench(
         project_dir=str(project),
         host=host_facts(project),
     )
-    steps = default_steps(scale, seed, project)
+    steps = default_steps(scale, seed, project, work)
     env = bench_environment(work, project)
     console.print(f"work folder {work}; step logs in {work / 'logs'}")
     try:

@@ -115,7 +115,8 @@ def test_children_run_in_the_work_folder_with_the_given_environment(tmp_path: Pa
 
 
 def test_default_steps_are_the_four_benchmarked_commands(tmp_path: Path) -> None:
-    steps = bench.default_steps(0.5, 7, tmp_path)
+    project, work = tmp_path / "project", tmp_path / "work"
+    steps = bench.default_steps(0.5, 7, project, work)
     assert [s.name for s in steps] == [
         "generate",
         "build (full)",
@@ -123,12 +124,22 @@ def test_default_steps_are_the_four_benchmarked_commands(tmp_path: Path) -> None
         "build (incremental)",
     ]
     assert [s.required for s in steps] == [True, False, True, False]
-    generate, full, next_day, incremental = (s.argv[3:] for s in steps)
     assert all(s.argv[:3] == [sys.executable, "-m", "derived_tables.cli"] for s in steps)
-    assert generate == ["generate", "--scale", "0.5", "--seed", "7"]
-    assert full[:2] == ["build", "--full-refresh"] and str(tmp_path) in full
-    assert next_day == ["generate", "--next-day"]
+    generate, full, next_day, incremental = (s.argv[3:] for s in steps)
+
+    def value(argv: list[str], option: str) -> str:
+        return argv[argv.index(option) + 1]
+
+    assert generate[0] == "generate" and "--next-day" not in generate
+    assert (value(generate, "--scale"), value(generate, "--seed")) == ("0.5", "7")
+    assert next_day[:2] == ["generate", "--next-day"] and "--scale" not in next_day
+    for argv in (generate, next_day):  # never the project's own data or truth file
+        assert value(argv, "--out") == str(work / "data" / "curated")
+        assert value(argv, "--truth-out") == str(work / "data" / "truth")
+    assert full[0] == "build" and "--full-refresh" in full
     assert incremental[0] == "build" and "--full-refresh" not in incremental
+    for argv in (generate, full, next_day, incremental):
+        assert value(argv, "--project-dir") == str(project)
 
 
 def test_environment_keeps_everything_in_the_work_folder(tmp_path: Path) -> None:
@@ -152,10 +163,10 @@ def test_scale_in_file_names(scale: float, text: str) -> None:
     assert bench.results_path(Path("out"), scale, when) == Path(f"out/bench-{text}-2024-01-31.json")
 
 
-def _fake_steps(fail: str | None = None) -> Callable[[float, int, Path], list[Step]]:
+def _fake_steps(fail: str | None = None) -> Callable[..., list[Step]]:
     """Stand-ins for the four commands, writing what the real ones would into the work folder."""
 
-    def steps(scale: float, seed: int, project_dir: Path) -> list[Step]:
+    def steps(scale: float, seed: int, project_dir: Path, work_dir: Path) -> list[Step]:
         writes_data = _python(
             """
             import os, pathlib
