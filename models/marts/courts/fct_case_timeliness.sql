@@ -1,0 +1,183 @@
+{#-
+    Accumulating snapshot, one row per case: its milestones (offence, charge,
+    first hearing, completion) with the days between them. Rebuilt in full on
+    every run (a table): a case's row changes as the case moves on, and
+    cases are few next to hearings.
+
+    Milestone date keys:
+      - a milestone that has happened: the dim_date key of its date;
+      - a milestone that has not happened yet and need not have ('-3' not
+        applicable): the completion of an open case; the first hearing of an
+        open case not yet heard, or of a case discontinued before any hearing;
+      - a milestone that should have a date but has none ('-1' missing): the
+        offence date or charge date of any case, the completion date of a
+        completed or discontinued case, the first hearing of a case completed
+        (not discontinued) with no hearing.
+-#}
+
+with
+
+cases as (
+
+    select * from {{ ref('int_case_milestones_aggregated') }}
+
+),
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+    where not is_default_member
+
+),
+
+persons as (
+
+    select * from {{ ref('dim_person') }}
+    where not is_default_member
+
+),
+
+offences as (
+
+    select * from {{ ref('dim_offence') }}
+    where not is_default_member
+
+),
+
+courts as (
+
+    select * from {{ ref('dim_court') }}
+    where not is_default_member
+
+),
+
+cases_keyed as (
+
+    select
+        cases.case_id,
+        {{ dimension_key(
+            'offence_dates.date_key', 'cases.offence_date'
+        ) }} as offence_date_key,
+        {{ dimension_key(
+            'charge_dates.date_key', 'cases.charge_date'
+        ) }} as charge_date_key,
+        {{ dimension_key(
+            'first_hearing_dates.date_key',
+            'cases.first_hearing_date',
+            applies='cases.first_hearing_date is not null'
+            ~ ' or (cases.is_completed and not cases.is_discontinued)',
+        ) }} as first_hearing_date_key,
+        {{ dimension_key(
+            'completion_dates.date_key',
+            'cases.completion_date',
+            applies='cases.completion_date is not null or cases.is_completed',
+        ) }} as completion_date_key,
+        {{ dimension_key('persons.person_key', 'cases.defendant_id') }}
+            as person_key,
+        {{ dimension_key(
+            'offences.offence_key', 'cases.principal_offence_code'
+        ) }} as offence_key,
+        {{ dimension_key('courts.court_key', 'cases.court_code') }}
+            as court_key,
+        {{ dimension_key('courts.region_key', 'cases.court_code') }}
+            as region_key,
+        cases.case_status_code,
+        cases.principal_offence_sequence,
+        cases.number_of_offences,
+        cases.number_of_hearings,
+        cases.number_of_effective_hearings,
+        cases.number_of_adjourned_hearings,
+        cases.number_of_vacated_hearings,
+        cases.days_offence_to_charge,
+        cases.days_charge_to_first_hearing,
+        cases.days_first_hearing_to_completion,
+        cases.days_offence_to_completion,
+        cases.days_charge_to_completion,
+        cases.is_completed,
+        cases.is_discontinued,
+        cases.is_case_deleted,
+        cases.offence_date,
+        cases.charge_date,
+        cases.first_hearing_date,
+        cases.completion_date
+    from cases
+    left join dates as offence_dates
+        on cases.offence_date = offence_dates.date_day
+    left join dates as charge_dates
+        on cases.charge_date = charge_dates.date_day
+    left join dates as first_hearing_dates
+        on cases.first_hearing_date = first_hearing_dates.date_day
+    left join dates as completion_dates
+        on cases.completion_date = completion_dates.date_day
+    -- the defendant's person in the version valid on the charge date (the
+    -- current version when the charge date is unknown)
+    left join persons
+        on
+            cases.pseudonymised_person_id = persons.person_id
+            and (
+                (cases.charge_date is null and persons.valid_to is null)
+                or (
+                    cast(cases.charge_date as {{ dbt.type_timestamp() }})
+                    >= persons.valid_from
+                    and (
+                        cast(
+                            cases.charge_date as {{ dbt.type_timestamp() }}
+                        ) < persons.valid_to
+                        or persons.valid_to is null
+                    )
+                )
+            )
+    left join offences
+        on cases.principal_offence_code = offences.offence_code
+    left join courts
+        on cases.court_code = courts.court_code
+
+),
+
+final as (
+
+    select
+        cast(case_id as {{ dbt.type_string() }}) as case_id,
+        cast(offence_date_key as {{ dbt.type_string() }}) as offence_date_key,
+        cast(charge_date_key as {{ dbt.type_string() }}) as charge_date_key,
+        cast(first_hearing_date_key as {{ dbt.type_string() }})
+            as first_hearing_date_key,
+        cast(completion_date_key as {{ dbt.type_string() }})
+            as completion_date_key,
+        cast(person_key as {{ dbt.type_string() }}) as person_key,
+        cast(offence_key as {{ dbt.type_string() }}) as offence_key,
+        cast(court_key as {{ dbt.type_string() }}) as court_key,
+        cast(region_key as {{ dbt.type_string() }}) as region_key,
+        cast(case_status_code as {{ dbt.type_string() }}) as case_status_code,
+        cast(principal_offence_sequence as {{ dbt.type_int() }})
+            as principal_offence_sequence,
+        cast(number_of_offences as {{ dbt.type_int() }}) as number_of_offences,
+        cast(number_of_hearings as {{ dbt.type_int() }}) as number_of_hearings,
+        cast(number_of_effective_hearings as {{ dbt.type_int() }})
+            as number_of_effective_hearings,
+        cast(number_of_adjourned_hearings as {{ dbt.type_int() }})
+            as number_of_adjourned_hearings,
+        cast(number_of_vacated_hearings as {{ dbt.type_int() }})
+            as number_of_vacated_hearings,
+        cast(days_offence_to_charge as {{ dbt.type_int() }})
+            as days_offence_to_charge,
+        cast(days_charge_to_first_hearing as {{ dbt.type_int() }})
+            as days_charge_to_first_hearing,
+        cast(days_first_hearing_to_completion as {{ dbt.type_int() }})
+            as days_first_hearing_to_completion,
+        cast(days_offence_to_completion as {{ dbt.type_int() }})
+            as days_offence_to_completion,
+        cast(days_charge_to_completion as {{ dbt.type_int() }})
+            as days_charge_to_completion,
+        is_completed,
+        is_discontinued,
+        is_case_deleted,
+        offence_date,
+        charge_date,
+        first_hearing_date,
+        completion_date
+    from cases_keyed
+
+)
+
+select * from final
