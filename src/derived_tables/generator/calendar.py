@@ -17,9 +17,9 @@ import numpy as np
 EPOCH = dt.date(1970, 1, 1)
 SECONDS_PER_DAY = 86_400
 
-#: The generator's world starts two years before the data so that prisons and probation hold a
-#: realistic caseload on the first day of the data.
-WORLD_START = dt.date(2017, 1, 1)
+#: The generator's world starts eight years before the data so that courts, prisons and
+#: probation hold a steady-state caseload (repeat offenders, long sentences) on its first day.
+WORLD_START = dt.date(2011, 1, 1)
 #: First date of the curated history (docs/curated-schema.md).
 DATA_START = dt.date(2019, 1, 1)
 #: Last year in which new people can appear; also the last allowed extraction date.
@@ -27,7 +27,7 @@ LAST_YEAR = 2045
 WORLD_END = dt.date(LAST_YEAR, 12, 31)
 
 # The calendar lookup tables cover a margin around the world.
-_CAL_START = dt.date(2014, 1, 1)
+_CAL_START = dt.date(2008, 1, 1)
 _CAL_END = dt.date(LAST_YEAR + 15, 12, 31)
 
 
@@ -188,8 +188,9 @@ def court_schedule(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Move intended court dates onto real sitting days.
 
     Hearings that fall in a quiet period are, with the probability of the dip, put back by a few
-    weeks; most hearings due during the spring-2020 closure are put back by months; then every
-    date moves to the next working day.
+    weeks; most hearings due during the spring-2020 closure are put back by months; a hearing
+    due at a weekend goes to a random weekday of the next week; bank holidays move to the next
+    working day.
     """
     days = np.asarray(days, dtype=np.int64).copy()
     u = rng.random(days.shape)
@@ -198,6 +199,9 @@ def court_schedule(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     lo, hi = COVID_CLOSURE
     closed = (days >= lo) & (days <= hi) & (rng.random(days.shape) < 0.75)
     days[closed] = hi + 1 + rng.integers(0, 150, size=int(closed.sum()))
+    wd = weekday(days)
+    weekend = wd >= 5
+    days[weekend] += 7 - wd[weekend] + rng.integers(0, 5, size=int(weekend.sum()))
     return next_working_day(days)
 
 

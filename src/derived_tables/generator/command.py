@@ -154,8 +154,10 @@ def generate(
                     force=force,
                     progress=report,
                 )
-    except (OutputError, ManifestError, ReferenceError, OSError) as exc:
+    except (OutputError, ManifestError, ReferenceError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"could not write the curated data: {exc}") from None
     _print_summary(summary, time.monotonic() - started, next_day_)
 
 

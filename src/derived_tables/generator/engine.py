@@ -20,7 +20,7 @@ import pyarrow as pa
 from derived_tables.generator import calendar as cal
 from derived_tables.generator import courts, opg, people, prisons, probation
 from derived_tables.generator.common import TRUTH, IdAllocator, rng_for
-from derived_tables.generator.frame import Events, Frame, Versions, concat_frames
+from derived_tables.generator.frame import Events, Frame, Versions
 from derived_tables.generator.reference import Reference
 from derived_tables.generator.schema import TABLES, TRUTH_SCHEMA, spec
 from derived_tables.generator.writer import PartitionWriter
@@ -102,13 +102,13 @@ def _chunk_tables(
     probation_tables = probation.build(
         ref, journeys, rng_for(*key, SUB_PROBATION), alloc, numbers, release_est
     )
-    truths = [t.pop(TRUTH) for t in (court_tables, prison_tables, probation_tables)]
-    tables.update(court_tables)
-    tables.update(prison_tables)
-    tables.update(probation_tables)
-    tables[TRUTH] = Events(
-        concat_frames([t.frame for t in truths]), np.concatenate([t.arrival for t in truths])
-    )
+    for system, part in (
+        ("courts", court_tables),
+        ("prisons", prison_tables),
+        ("probation", probation_tables),
+    ):
+        part[f"{TRUTH}:{system}"] = part.pop(TRUTH)
+        tables.update(part)
     return tables
 
 
@@ -135,7 +135,7 @@ def run(
     for done, chunk in enumerate(work, start=2):
         for name, table in _chunk_tables(ref, seed, chunk, alloc).items():
             frame = table.window(window.lo, window.hi)
-            if name == TRUTH:
+            if name.startswith(TRUTH):
                 if frame.n_rows:
                     truth(_truth_table(frame))
             else:

@@ -304,24 +304,3 @@ def _strictly_increasing(key: np.ndarray, time: np.ndarray, first: np.ndarray) -
     span = np.int64(1 << 35)
     adj = time - rank + shift + group.astype(np.int64) * span
     return np.maximum.accumulate(adj) - group.astype(np.int64) * span - shift + rank
-
-
-def concat_frames(frames: list[Frame]) -> Frame:
-    """Rows of several frames with the same columns (formatters of the first frame)."""
-    frames = [f for f in frames if f.n_rows]
-    if not frames:
-        return Frame()
-    out = Frame()
-    for name, col in frames[0].items():
-        values = np.concatenate([f[name].values for f in frames])
-        if any(f[name].null is not None for f in frames):
-            null = np.concatenate(
-                [
-                    f[name].null if f[name].null is not None else np.zeros(f.n_rows, bool)
-                    for f in frames
-                ]
-            )
-        else:
-            null = None
-        out[name] = Column(values, col.formatter, null)
-    return out

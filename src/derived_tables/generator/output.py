@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,16 +51,26 @@ def default_data_dir(project_dir: Path) -> Path:
 
 
 def check_writable(path: Path) -> None:
-    """Fail with a clear message unless ``path`` is (or can be made) a writable folder."""
+    """Fail with a clear message unless ``path`` is (or can be made) a writable folder.
+
+    Probes by creating and removing a temporary folder in the nearest existing ancestor, which
+    also catches read-only and pseudo file systems where permission bits say nothing.
+    """
     if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} exists and is not a folder")
+        raise OutputError(f"cannot write to {path}: it exists and is not a folder")
     existing = path
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {path} ({existing} is not writable)")
-    if path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot replace {path} ({path.parent} is not writable)")
+    if not existing.is_dir():
+        raise OutputError(f"cannot write to {path}: {existing} is not a folder")
+    for probe_dir in dict.fromkeys([existing, path.parent if path.exists() else existing]):
+        try:
+            probe = Path(tempfile.mkdtemp(prefix=".derived-probe-", dir=probe_dir))
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write to {path}: {exc.strerror or exc} ({probe_dir})"
+            ) from None
+        probe.rmdir()
 
 
 def has_data(path: Path) -> bool:

@@ -110,7 +110,7 @@ MAGS_12_MONTHS = (
 
 def offenders_in_year(year: int, scale: float) -> int:
     """People first appearing in court in ``year`` at ``scale``."""
-    factor = OFFENDER_YEAR_FACTOR.get(year, 1.03)
+    factor = OFFENDER_YEAR_FACTOR.get(year, 1.0 if year < 2017 else 1.03)
     return round(OFFENDERS_PER_YEAR * scale * factor)
 
 
@@ -134,6 +134,8 @@ def _by_year(table: dict[int, float], days: np.ndarray, default: float) -> np.nd
     out = np.full(years.shape, default, dtype=np.float64)
     for year, value in table.items():
         out[years == year] = value
+    first = min(table)
+    out[years < first] = table[first]  # before the table: as in its first year
     return out
 
 

@@ -75,7 +75,7 @@ BASE_CAPACITY = {
 }
 #: Places per establishment-capacity unit at scale 1: calibrated so that occupancy is
 #: around 95% of operational capacity.
-CAPACITY_PER_SCALE = 0.094
+CAPACITY_PER_SCALE = 0.09
 SLOTS = 6  # ADM, ADM (sentenced after remand), TRN, TRN, TRN, REL
 
 
