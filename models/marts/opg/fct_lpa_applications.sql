@@ -1,0 +1,178 @@
+{#-
+    Accumulating snapshot, one row per lasting power of attorney application,
+    from receipt to its outcome (registered, rejected or withdrawn). Rebuilt
+    in full on every run (a table): an application's row changes as it moves
+    on.
+
+    Milestone date keys: the dim_date key of the milestone's date when it has
+    happened; '-3' (not applicable) for an outcome the application has not
+    reached (a registered application's rejected and withdrawn dates, every
+    outcome date of a pending application); '-1' (missing) when the date is
+    null although the status says the milestone happened (and for a null
+    received date).
+-#}
+
+with
+
+applications as (
+
+    select * from {{ ref('int_lpa_applications_enriched') }}
+
+),
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+    where not is_default_member
+
+),
+
+donors as (
+
+    select * from {{ ref('dim_donor') }}
+    where not is_default_member
+
+),
+
+postcode_areas as (
+
+    select * from {{ ref('dim_postcode_area') }}
+    where not is_default_member
+
+),
+
+lpa_attributes as (
+
+    select * from {{ ref('dim_lpa_attributes') }}
+    where not is_default_member
+
+),
+
+applications_keyed as (
+
+    select
+        applications.lpa_id,
+        {{ dimension_key(
+            'received_dates.date_key', 'applications.received_date'
+        ) }} as received_date_key,
+        {{ dimension_key(
+            'registered_dates.date_key',
+            'applications.registered_date',
+            applies='applications.registered_date is not null'
+            ~ ' or applications.is_registered',
+        ) }} as registered_date_key,
+        {{ dimension_key(
+            'rejected_dates.date_key',
+            'applications.rejected_date',
+            applies='applications.rejected_date is not null'
+            ~ ' or applications.is_rejected',
+        ) }} as rejected_date_key,
+        {{ dimension_key(
+            'withdrawn_dates.date_key',
+            'applications.withdrawn_date',
+            applies='applications.withdrawn_date is not null'
+            ~ ' or applications.is_withdrawn',
+        ) }} as withdrawn_date_key,
+        {{ dimension_key(
+            'outcome_dates.date_key',
+            'applications.outcome_date',
+            applies='not applications.is_pending',
+        ) }} as outcome_date_key,
+        {{ dimension_key('donors.donor_key', 'applications.donor_id') }}
+            as donor_key,
+        -- the donor's region from the postcode on this application
+        {{ dimension_key(
+            'postcode_areas.region_key', 'applications.donor_postcode_area'
+        ) }} as region_key,
+        -- missing type or channel: '-1'; a combination not in the junk
+        -- dimension (an unknown code): '-2'
+        {{ dimension_key(
+            'lpa_attributes.lpa_attributes_key',
+            'case when applications.channel_code is not null'
+            ~ ' then applications.lpa_type_code end',
+        ) }} as lpa_attributes_key,
+        applications.status_code,
+        applications.donor_age_at_receipt,
+        applications.number_of_attorneys,
+        applications.number_of_primary_attorneys,
+        applications.number_of_replacement_attorneys,
+        applications.days_received_to_registered,
+        applications.days_received_to_outcome,
+        applications.is_registered,
+        applications.is_rejected,
+        applications.is_withdrawn,
+        applications.is_pending,
+        applications.is_deleted,
+        applications.received_date,
+        applications.registered_date,
+        applications.rejected_date,
+        applications.withdrawn_date,
+        applications.outcome_date
+    from applications
+    left join dates as received_dates
+        on applications.received_date = received_dates.date_day
+    left join dates as registered_dates
+        on applications.registered_date = registered_dates.date_day
+    left join dates as rejected_dates
+        on applications.rejected_date = rejected_dates.date_day
+    left join dates as withdrawn_dates
+        on applications.withdrawn_date = withdrawn_dates.date_day
+    left join dates as outcome_dates
+        on applications.outcome_date = outcome_dates.date_day
+    left join donors
+        on applications.pseudonymised_donor_id = donors.donor_id
+    left join postcode_areas
+        on applications.donor_postcode_area = postcode_areas.postcode_area
+    left join lpa_attributes
+        on
+            applications.lpa_type_code = lpa_attributes.lpa_type_code
+            and applications.channel_code = lpa_attributes.channel_code
+
+),
+
+final as (
+
+    select
+        cast(lpa_id as {{ dbt.type_string() }}) as lpa_id,
+        cast(received_date_key as {{ dbt.type_string() }})
+            as received_date_key,
+        cast(registered_date_key as {{ dbt.type_string() }})
+            as registered_date_key,
+        cast(rejected_date_key as {{ dbt.type_string() }})
+            as rejected_date_key,
+        cast(withdrawn_date_key as {{ dbt.type_string() }})
+            as withdrawn_date_key,
+        cast(outcome_date_key as {{ dbt.type_string() }})
+            as outcome_date_key,
+        cast(donor_key as {{ dbt.type_string() }}) as donor_key,
+        cast(region_key as {{ dbt.type_string() }}) as region_key,
+        cast(lpa_attributes_key as {{ dbt.type_string() }})
+            as lpa_attributes_key,
+        cast(status_code as {{ dbt.type_string() }}) as status_code,
+        cast(donor_age_at_receipt as {{ dbt.type_int() }})
+            as donor_age_at_receipt,
+        cast(number_of_attorneys as {{ dbt.type_int() }})
+            as number_of_attorneys,
+        cast(number_of_primary_attorneys as {{ dbt.type_int() }})
+            as number_of_primary_attorneys,
+        cast(number_of_replacement_attorneys as {{ dbt.type_int() }})
+            as number_of_replacement_attorneys,
+        cast(days_received_to_registered as {{ dbt.type_int() }})
+            as days_received_to_registered,
+        cast(days_received_to_outcome as {{ dbt.type_int() }})
+            as days_received_to_outcome,
+        is_registered,
+        is_rejected,
+        is_withdrawn,
+        is_pending,
+        is_deleted,
+        received_date,
+        registered_date,
+        rejected_date,
+        withdrawn_date,
+        outcome_date
+    from applications_keyed
+
+)
+
+select * from final
