@@ -304,12 +304,15 @@ def _mib(value: int | None) -> str:
 
 
 def render_table(result: BenchResult) -> Table:
-    table = Table(title=f"derived bench: scale {format_scale(result.scale)}, seed {result.seed}")
-    table.add_column("step")
-    table.add_column("status")
+    table = Table(
+        title=f"derived bench: scale {format_scale(result.scale)}, seed {result.seed}",
+        caption="peak RSS: of the largest process / of the whole process tree (sampled)",
+    )
+    table.add_column("step", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     table.add_column("seconds", justify="right")
-    table.add_column("peak RSS MiB (largest process)", justify="right")
-    table.add_column("peak RSS MiB (process tree)", justify="right")
+    table.add_column("peak MiB", justify="right")
+    table.add_column("tree MiB", justify="right")
     for m in result.steps:
         seconds = "-" if m.seconds is None else f"{m.seconds:,.1f}"
         status = m.status if m.exit_code in (None, 0) else f"{m.status} ({m.exit_code})"
