@@ -436,6 +436,114 @@ def test_pre_commit_hooks_lint_the_changed_files(branch_project: Path, tmp_path:
     assert "stg_nomis__model_17.sql" not in failed.stdout
 
 
+# --- Slim build -----------------------------------------------------------------
+
+
+def slim_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "BIN": str(BIN),
+        "GITHUB_ACTIONS": "",
+        "DERIVED_WAREHOUSE": "warehouse/ci.duckdb",
+        "DERIVED_DATA_DIR": "data/curated",
+    }
+    return subprocess.run(
+        [str(project / ".ci" / "slim-build"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def built_models(output: str) -> set[str]:
+    return set(re.findall(r"OK created sql \w+ model \w+\.(\w+)", output))
+
+
+@pytest.mark.slow
+def test_slim_build_builds_what_changed_and_defers_the_rest(tmp_path: Path) -> None:
+    import duckdb
+
+    project = copy_project(tmp_path)
+    shutil.rmtree(project / "seeds")  # not needed here: keep the builds short
+    partition = project / "data/curated/nomis/movements/extraction_date=2024-01-01"
+    partition.mkdir(parents=True)
+    duckdb.sql(
+        "copy (select 'M' || i as movement_id, 'B' || (i % 3) as booking_id,"
+        " timestamp '2024-01-01 05:00:00' as _extracted_at from range(10) as t(i))"
+        f" to '{partition}/part-0.parquet' (format parquet)"
+    )
+    (project / "tests").mkdir(exist_ok=True)
+    location = "read_parquet('data/curated/{schema}/{name}/*/*.parquet', hive_partitioning = true)"
+    write(
+        project,
+        {
+            "models/staging/nomis/_nomis__sources.yml": f"""
+                version: 2
+                sources:
+                  - name: nomis
+                    schema: nomis
+                    config: {{meta: {{external_location: "{location}"}}}}
+                    tables: [{{name: movements}}]
+            """,
+            "models/staging/nomis/stg_nomis__movements.sql": (
+                "select * from {{ source('nomis', 'movements') }}\n"
+            ),
+            "models/marts/prisons/fct_prison_movements.sql": (
+                "select * from {{ ref('stg_nomis__movements') }}\n"
+            ),
+            "models/marts/prisons/fct_prison_bookings.sql": (
+                "select distinct booking_id from {{ ref('stg_nomis__movements') }}\n"
+            ),
+            "models/marts/prisons/_prisons__models.yml": """
+                version: 2
+                models:
+                  - name: fct_prison_bookings
+                    columns:
+                      - {name: booking_id, data_tests: [unique, not_null]}
+            """,
+        },
+    )
+
+    full = slim_build(project, "--full")
+    assert full.returncode == 0, full.stdout + full.stderr
+    assert built_models(full.stdout) >= {
+        "stg_nomis__movements",
+        "fct_prison_movements",
+        "fct_prison_bookings",
+    }
+    state = project / "target/state-main"
+    assert {p.name for p in state.iterdir()} == {"manifest.json", "ci.duckdb", "data.tar.gz"}
+
+    # A pull request changes one mart: only it (and its tests) is built, on top
+    # of main's warehouse and data restored from the state.
+    (project / "models/marts/prisons/fct_prison_bookings.sql").write_text(
+        "select distinct booking_id, 1 as n from {{ ref('stg_nomis__movements') }}\n"
+    )
+    shutil.rmtree(project / "warehouse")
+    shutil.rmtree(project / "data")
+    slim = slim_build(project)
+    assert slim.returncode == 0, slim.stdout + slim.stderr
+    assert "state:modified+ with --defer" in slim.stdout
+    assert built_models(slim.stdout) == {"fct_prison_bookings"}
+    assert "PASS unique_fct_prison_bookings_booking_id" in slim.stdout
+
+    # With main's manifest only, the unmodified parents are built first.
+    (state / "ci.duckdb").unlink()
+    parents_first = slim_build(project)
+    assert parents_first.returncode == 0, parents_first.stdout + parents_first.stderr
+    assert "parents first" in parents_first.stdout
+    assert built_models(parents_first.stdout) == {"stg_nomis__movements", "fct_prison_bookings"}
+
+    # Without any state of main, everything is built.
+    shutil.rmtree(state)
+    fallback = slim_build(project)
+    assert fallback.returncode == 0, fallback.stdout + fallback.stderr
+    assert "No state of main: building everything." in fallback.stdout
+    assert "fct_prison_movements" in built_models(fallback.stdout)
+
+
 # --- CI configuration ---------------------------------------------------------
 
 
