@@ -656,7 +656,7 @@ def test_next_days_deliver_late_arriving_event_rows() -> None:
     lo, hi = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
     window = engine.Window(hi, engine.cal.to_seconds(lo), engine.cal.to_seconds(hi))
     sink = Collect()
-    engine.run(load_reference(SEEDS), 42, 0.05, window, sink, lambda table: None)  # type: ignore[arg-type]
+    engine.run(load_reference(SEEDS), 42, 0.05, window, sink, lambda table: None)
     late = 0
     for name, column in (
         ("common_platform.hearings", "hearing_date"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from derived_tables.generator import calendar as cal
 from derived_tables.generator import ids
@@ -13,7 +14,6 @@ from derived_tables.generator.common import (
     at,
     codes,
     first_name_col,
-    format_col,
     id_col,
     last_name_col,
     pnc_col,
@@ -26,6 +26,7 @@ from derived_tables.generator.frame import (
     Frame,
     Versions,
     date_col,
+    format_col,
     int_col,
     lookup_col,
     money_col,
@@ -60,7 +61,7 @@ HEARING_ID = id_col("HRG", 10, 4)
 OUTCOME_ID = id_col("OUT", 10, 5)
 
 
-def _urn(values: np.ndarray) -> object:
+def _urn(values: np.ndarray) -> pa.Array:
     rest, year = np.divmod(values, 100)
     rest, serial = np.divmod(rest, 100_000)
     force, unit = np.divmod(rest, 676)

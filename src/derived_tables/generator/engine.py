@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -22,8 +23,7 @@ from derived_tables.generator import courts, opg, people, prisons, probation
 from derived_tables.generator.common import TRUTH, IdAllocator, rng_for
 from derived_tables.generator.frame import Events, Frame, Versions
 from derived_tables.generator.reference import Reference
-from derived_tables.generator.schema import TABLES, TRUTH_SCHEMA, spec
-from derived_tables.generator.writer import PartitionWriter
+from derived_tables.generator.schema import TABLES, TRUTH_SCHEMA, TableSpec, spec
 
 STREAM_OFFENDERS = 1
 STREAM_DONORS = 2
@@ -31,6 +31,16 @@ STREAM_ESTABLISHMENTS = 3
 SUB_PEOPLE, SUB_COURTS, SUB_PRISONS, SUB_PROBATION = range(4)
 FIRST_YEAR = cal.WORLD_START.year
 NO_LOWER_BOUND = np.iinfo(np.int64).min
+
+
+class Sink(Protocol):
+    """Where the rows of a run go (:class:`~derived_tables.generator.writer.PartitionWriter`)."""
+
+    def write(self, spec: TableSpec, frame: Frame) -> None:
+        """Take rows of a table."""
+
+    def close(self, *, write_empty: bool) -> dict[str, int]:
+        """Finish; rows written per table."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class Window:
 
     @classmethod
     def next_day(cls, previous: dt.date) -> Window:
-        """What arrived on the day after the previous extraction date."""
+        """The extract dated the day after ``previous``: what arrived on day ``previous``."""
         date = previous + dt.timedelta(days=1)
         return cls(date, cal.to_seconds(previous), cal.to_seconds(date))
 
@@ -86,6 +96,7 @@ def chunks(scale: float, last_year: int) -> list[Chunk]:
 def _chunk_tables(
     ref: Reference, seed: int, chunk: Chunk, alloc: IdAllocator
 ) -> dict[str, Events | Versions]:
+    """The world tables of one chunk (truth rows under ``_truth:<system>`` keys)."""
     numbers = alloc.take("person", chunk.size)
     if chunk.stream == STREAM_DONORS:
         rng = rng_for(seed, STREAM_DONORS, chunk.year, chunk.index)
@@ -117,7 +128,7 @@ def run(
     seed: int,
     scale: float,
     window: Window,
-    writer: PartitionWriter,
+    writer: Sink,
     truth: Callable[[pa.Table], None],
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:

@@ -166,6 +166,9 @@ def _name_slot(rng: np.random.Generator, n: int, p_alternative: float, p_typo: f
 def _vary_date_of_birth(
     rng: np.random.Generator, dob: np.ndarray, p_swap: float, p_other: float
 ) -> np.ndarray:
+    """Dates of birth as a record writes them: sometimes day and month swapped, or off by a
+    day, a year or a decade.
+    """
     dob = np.asarray(dob, dtype=np.int64)
     d64 = dob.astype("datetime64[D]")
     months = d64.astype("datetime64[M]")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from derived_tables.generator import calendar as cal
+from derived_tables.generator import ids
 from derived_tables.generator.common import (
     TRUTH,
     IdAllocator,
@@ -26,6 +27,7 @@ from derived_tables.generator.common import (
 )
 from derived_tables.generator.frame import (
     ChangeLog,
+    Column,
     Events,
     Frame,
     Versions,
@@ -89,10 +91,8 @@ def donors_in_year(year: int, scale: float) -> int:
     return round(DONORS_PER_YEAR * scale * DONOR_YEAR_FACTOR.get(year, 1.3))
 
 
-def lpa_id_col(values: np.ndarray, null: np.ndarray | None = None) -> object:
+def lpa_id_col(values: np.ndarray, null: np.ndarray | None = None) -> Column:
     """LPA reference numbers from their numbers."""
-    from derived_tables.generator import ids
-
     return format_col(values, ids.lpa_ids, null)
 
 

@@ -153,6 +153,7 @@ def _pick_by_region(
     cand_region: np.ndarray,
     weights: np.ndarray,
 ) -> np.ndarray:
+    """One of ``candidates`` in each row's region, drawn with ``weights``."""
     out = np.empty(region.size, dtype=np.int64)
     for r in np.unique(region):
         sel = np.flatnonzero(region == r)
@@ -459,6 +460,7 @@ class _CaseSimulator:
         crown: np.ndarray,
         mags_cap: np.ndarray,
     ) -> None:
+        """Verdicts, disposals and penalties of every offence of the cases (principal first)."""
         rng, ref = self.rng, self.ref
         shape = (n, MAX_OFFENCES)
         present = offence >= 0
@@ -519,6 +521,9 @@ class _CaseSimulator:
         length: np.ndarray,
         principal: np.ndarray,
     ) -> None:
+        """Remand, bail, custody, conditional release (and its recalculations), release,
+        licence, recall and post-sentence supervision of the cases.
+        """
         rng = self.rng
         n = who.size
         # remand: some are bailed after a few weeks
@@ -661,6 +666,7 @@ class _CaseSimulator:
         length: np.ndarray,
         operational: np.ndarray,
     ) -> None:
+        """Community and suspended sentence orders: length, and how and when they end."""
         rng = self.rng
         n = who.size
         is_co = disposal == COMMUNITY

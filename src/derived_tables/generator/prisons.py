@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from derived_tables.generator import calendar as cal
+from derived_tables.generator import ids
 from derived_tables.generator.common import (
     TRUTH,
     IdAllocator,
@@ -34,6 +35,7 @@ from derived_tables.generator.common import (
 )
 from derived_tables.generator.frame import (
     ChangeLog,
+    Column,
     Events,
     Frame,
     Versions,
@@ -44,7 +46,7 @@ from derived_tables.generator.frame import (
     lookup_col,
     timestamp_col,
 )
-from derived_tables.generator.identity import NEVER, record_identities
+from derived_tables.generator.identity import GENDER_CODES, NEVER, record_identities
 from derived_tables.generator.people import Journeys
 from derived_tables.generator.reference import Reference
 
@@ -76,13 +78,12 @@ BASE_CAPACITY = {
 #: Places per establishment-capacity unit at scale 1: calibrated so that occupancy is
 #: around 95% of operational capacity.
 CAPACITY_PER_SCALE = 0.09
-SLOTS = 6  # ADM, ADM (sentenced after remand), TRN, TRN, TRN, REL
+SLOTS = 5  # ADM, ADM (sentenced after remand), TRN, TRN, REL
+REL_SLOT = SLOTS - 1
 
 
-def prison_number_col(values: np.ndarray, null: np.ndarray | None = None) -> object:
+def prison_number_col(values: np.ndarray, null: np.ndarray | None = None) -> Column:
     """Prison numbers ``A1234BC`` from their numbers."""
-    from derived_tables.generator import ids
-
     return format_col(values, ids.prison_numbers, null)
 
 
@@ -161,6 +162,9 @@ class _Estate:
         self.rng = rng
 
     def choose(self, kind: str, region: np.ndarray, day: np.ndarray, home_p: float) -> np.ndarray:
+        """An establishment of type ``kind`` per row: in the home region with probability
+        ``home_p``, always one already open on ``day``.
+        """
         ref, rng = self.ref, self.rng
         pool = ref.establishments_of_type(kind)
         n = region.size
@@ -380,14 +384,13 @@ def build(
     new_cat[t_open, 3] = CAT_D
     location = np.where(third, target, location)
     hour[:, 3] = rng.integers(9 * 3600, 15 * 3600, nb)
-    # slot 4 is kept free for a later extension (e.g. escorted moves)
 
     released = release < NEVER
-    day[released, 5] = release[released]
-    mtype[released, 5] = REL
-    mreason[released, 5] = rel_reason[released]
-    from_est[released, 5] = location[released]
-    hour[:, 5] = rng.integers(8 * 3600, 11 * 3600 + 1800, nb)
+    day[released, REL_SLOT] = release[released]
+    mtype[released, REL_SLOT] = REL
+    mreason[released, REL_SLOT] = rel_reason[released]
+    from_est[released, REL_SLOT] = location[released]
+    hour[:, REL_SLOT] = rng.integers(8 * 3600, 11 * 3600 + 1800, nb)
 
     present = day >= 0
     times = at(np.maximum(day, 0), hour)
@@ -431,7 +434,7 @@ def build(
             "first_name": lambda v, null: first_name_col(v, null, upper=True),
             "last_name": lambda v, null: last_name_col(v, null, upper=True),
             "date_of_birth": date_col,
-            "gender_code": lambda v, null: lookup_col(v, codes(("M", "F", "U")), null),
+            "gender_code": lambda v, null: lookup_col(v, codes(GENDER_CODES), null),
             "postcode": lambda v, null: postcode_col(ref, v, null),
             "security_category_code": lambda v, null: lookup_col(v, codes(CATEGORIES), null),
         }
@@ -503,7 +506,7 @@ def build(
     closed = kb[released[kb]]
     bookings.add(
         booking_number[closed],
-        times[closed, 5],
+        times[closed, REL_SLOT],
         booking_status_code=1,
         booking_end_date=(release[closed], np.zeros(closed.size, dtype=bool)),
     )

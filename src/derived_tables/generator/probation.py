@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from derived_tables.generator import calendar as cal
+from derived_tables.generator import ids
 from derived_tables.generator.common import (
     TRUTH,
     IdAllocator,
@@ -29,6 +30,7 @@ from derived_tables.generator.common import (
 )
 from derived_tables.generator.frame import (
     ChangeLog,
+    Column,
     Events,
     Frame,
     Versions,
@@ -61,10 +63,8 @@ REQUIREMENT_ID = id_col("RQ", 9, 22)
 TERMINATION_ID = id_col("TM", 9, 23)
 
 
-def crn_col(values: np.ndarray, null: np.ndarray | None = None) -> object:
+def crn_col(values: np.ndarray, null: np.ndarray | None = None) -> Column:
     """Case reference numbers ``X123456`` from their numbers."""
-    from derived_tables.generator import ids
-
     return format_col(values, ids.crns, null)
 
 
