@@ -35,8 +35,7 @@ data: install  ## Generate curated data (SCALE=1 SEED=42)
 
 build: install  ## The main job: generate data, build + test + publish the warehouse, docs
 	$(BIN)/derived generate --scale $(SCALE) --seed $(SEED) --if-missing
-	$(BIN)/derived build
-	$(BIN)/dbt docs generate --target-path target
+	$(BIN)/derived build --docs
 
 docs-serve: install  ## Serve the catalogue on http://localhost:8080
 	$(BIN)/dbt docs serve --port 8080 --no-browser

@@ -21,9 +21,10 @@ def _register() -> None:
 
     main.add_command(generate)
 
-    from derived_tables.publish import build
+    from derived_tables.publish import build, rollback
 
     main.add_command(build)
+    main.add_command(rollback)
 
     from derived_tables.bench import bench
 
