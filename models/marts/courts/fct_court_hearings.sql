@@ -12,8 +12,9 @@
     hearing_id). A run reprocesses:
       (a) hearings whose source_extracted_at (the latest extract among the
           hearing, the other hearings of its case and the case) is after the
-          high-water mark max(extracted_at) of the table: new and late hearings,
-          hearings renumbered by a late hearing, hearings of a changed case;
+          high-water mark max(extracted_at) of the table: new and late
+          hearings, hearings renumbered by a late hearing, hearings of a
+          changed case;
       (b) hearings whose stored keys point at the not-yet-arrived member '-2',
           so a dimension row that arrived since is picked up;
       (c) hearings whose stored person_key differs from the person key

@@ -1,0 +1,33 @@
+{#-
+    A case's milestones happen in order: offence on or before charge, charge
+    before or on the first hearing, first hearing on or before completion, and
+    completion on or after charge. Milestones not reached yet (null) are not
+    compared. Fails with one row per case out of order.
+-#}
+
+with
+
+cases as (
+
+    select * from {{ ref('fct_case_timeliness') }}
+
+),
+
+validation_errors as (
+
+    select
+        case_id,
+        offence_date,
+        charge_date,
+        first_hearing_date,
+        completion_date
+    from cases
+    where
+        offence_date > charge_date
+        or charge_date > first_hearing_date
+        or first_hearing_date > completion_date
+        or charge_date > completion_date
+
+)
+
+select * from validation_errors
