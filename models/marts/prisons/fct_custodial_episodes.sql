@@ -1,0 +1,324 @@
+{#-
+    Accumulating snapshot, one row per NOMIS booking (a custodial episode,
+    from reception to release), rebuilt on every run. Milestones: reception
+    (the booking's start date) and release (the end of the booking's last
+    stay when the person left custody: the release movement, or the
+    booking's end date when that movement has not arrived). The first
+    establishment is the one that received the person; the last is where
+    they were released from, or are held now. Durations run to the release
+    date, or to the as-of date (the latest NOMIS extraction date) while in
+    custody. Soft-deleted bookings are left out.
+-#}
+
+{%- set timestamp_type = dbt.type_timestamp() -%}
+{%- set int_type = dbt.type_int() -%}
+
+with
+
+bookings as (
+
+    select * from {{ ref('stg_nomis__bookings') }}
+    where not is_deleted
+
+),
+
+booking_history as (
+
+    select * from {{ ref('stg_nomis__booking_history') }}
+
+),
+
+movements as (
+
+    select * from {{ ref('stg_nomis__movements') }}
+
+),
+
+stays as (
+
+    select * from {{ ref('int_custody_stays_derived') }}
+
+),
+
+principal_sentences as (
+
+    select * from {{ ref('int_sentences_ranked') }}
+    where is_principal
+
+),
+
+person_records as (
+
+    select * from {{ ref('int_person_record_keys') }}
+    where system = 'nomis'
+
+),
+
+persons as (
+
+    select * from {{ ref('dim_person') }}
+    where not is_default_member
+
+),
+
+establishment_versions as (
+
+    select * from {{ ref('dim_establishment') }}
+    where not is_default_member
+
+),
+
+offences as (
+
+    select * from {{ ref('dim_offence') }}
+    where not is_default_member
+
+),
+
+movement_reasons as (
+
+    select * from {{ ref('dim_movement_reason') }}
+    where not is_default_member
+
+),
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+    where not is_default_member
+
+),
+
+extraction_dates as (
+
+    select max(extraction_date) as extraction_date from movements
+    union all
+    select max(extraction_date) as extraction_date from booking_history
+
+),
+
+as_of as (
+
+    select max(extraction_date) as as_of_date
+    from extraction_dates
+
+),
+
+stays_ordered as (
+
+    select
+        *,
+        row_number() over (
+            partition by booking_id order by stay_number desc
+        ) as stay_rank_from_last
+    from stays
+
+),
+
+transfers_counted as (
+
+    select
+        booking_id,
+        sum(case when arrival_kind = 'TRANSFER' then 1 else 0 end)
+            as transfer_count
+    from stays
+    group by booking_id
+
+),
+
+last_stays as (
+
+    select * from stays_ordered
+    where stay_rank_from_last = 1
+
+),
+
+episodes as (
+
+    select
+        bookings.booking_id,
+        bookings.prison_number,
+        coalesce(
+            bookings.establishment_code, last_stays.establishment_code
+        ) as first_establishment_code,
+        last_stays.establishment_code as last_establishment_code,
+        principal_sentences.offence_code,
+        principal_sentences.sentence_type_code,
+        principal_sentences.sentence_length_days,
+        principal_sentences.conditional_release_date,
+        coalesce(transfers_counted.transfer_count, 0) as transfer_count,
+        coalesce(principal_sentences.is_booking_remand_only, false)
+            as is_remand_only,
+        coalesce(last_stays.departure_kind = 'RELEASE', false) as is_released,
+        case
+            when last_stays.departure_kind = 'RELEASE'
+                then last_stays.departure_movement_reason_code
+        end as release_reason_code,
+        bookings.booking_start_date as reception_date,
+        case
+            when last_stays.departure_kind = 'RELEASE'
+                then last_stays.end_date
+        end as release_date,
+        case
+            when last_stays.departure_kind = 'RELEASE'
+                then last_stays.ended_at
+        end as released_at,
+        as_of.as_of_date
+    from bookings
+    cross join as_of
+    left join last_stays
+        on bookings.booking_id = last_stays.booking_id
+    left join transfers_counted
+        on bookings.booking_id = transfers_counted.booking_id
+    left join principal_sentences
+        on bookings.booking_id = principal_sentences.booking_id
+
+),
+
+episodes_keyed as (
+
+    select
+        episodes.booking_id,
+        {{ dimension_key('persons.person_key', 'episodes.prison_number') }}
+            as person_key,
+        {{ dimension_key(
+            'reception_dates.date_key', 'episodes.reception_date'
+        ) }} as reception_date_key,
+        {{ dimension_key(
+            'release_dates.date_key',
+            'episodes.release_date',
+            applies='episodes.is_released',
+        ) }} as release_date_key,
+        {{ dimension_key(
+            'first_establishments.establishment_key',
+            'episodes.first_establishment_code',
+        ) }} as first_establishment_key,
+        {{ dimension_key(
+            'last_establishments.establishment_key',
+            'episodes.last_establishment_code',
+        ) }} as last_establishment_key,
+        {{ dimension_key('offences.offence_key', 'episodes.offence_code') }}
+            as offence_key,
+        {{ dimension_key(
+            'first_establishments.region_key',
+            'episodes.first_establishment_code',
+        ) }} as region_key,
+        {{ dimension_key(
+            'movement_reasons.movement_reason_key',
+            'episodes.release_reason_code',
+            applies='episodes.is_released',
+        ) }} as release_reason_key,
+        episodes.sentence_type_code,
+        episodes.sentence_length_days,
+        {{ dbt.datediff(
+            'episodes.reception_date',
+            'coalesce(episodes.release_date, episodes.as_of_date)',
+            'day',
+        ) }} as days_in_custody,
+        episodes.transfer_count,
+        episodes.is_remand_only,
+        episodes.is_released,
+        episodes.reception_date,
+        episodes.release_date,
+        episodes.conditional_release_date
+    from episodes
+    left join person_records
+        on episodes.prison_number = person_records.record_id
+    left join persons
+        on
+            person_records.pseudonymised_person_id = persons.person_id
+            and (
+                (episodes.reception_date is null and persons.valid_to is null)
+                or (
+                    cast(episodes.reception_date as {{ timestamp_type }})
+                    >= persons.valid_from
+                    and (
+                        cast(episodes.reception_date as {{ timestamp_type }})
+                        < persons.valid_to
+                        or persons.valid_to is null
+                    )
+                )
+            )
+    left join dates as reception_dates
+        on episodes.reception_date = reception_dates.date_day
+    left join dates as release_dates
+        on episodes.release_date = release_dates.date_day
+    -- the reception establishment as it was on the reception date
+    left join establishment_versions as first_establishments
+        on
+            episodes.first_establishment_code
+            = first_establishments.establishment_code
+            and (
+                (
+                    episodes.reception_date is null
+                    and first_establishments.valid_to is null
+                )
+                or (
+                    cast(episodes.reception_date as {{ timestamp_type }})
+                    >= first_establishments.valid_from
+                    and (
+                        cast(episodes.reception_date as {{ timestamp_type }})
+                        < first_establishments.valid_to
+                        or first_establishments.valid_to is null
+                    )
+                )
+            )
+    -- the last establishment at release, or as it is now while in custody
+    left join establishment_versions as last_establishments
+        on
+            episodes.last_establishment_code
+            = last_establishments.establishment_code
+            and (
+                (
+                    episodes.released_at is null
+                    and last_establishments.valid_to is null
+                )
+                or (
+                    episodes.released_at >= last_establishments.valid_from
+                    and (
+                        episodes.released_at < last_establishments.valid_to
+                        or last_establishments.valid_to is null
+                    )
+                )
+            )
+    left join offences
+        on episodes.offence_code = offences.offence_code
+    left join movement_reasons
+        on
+            episodes.release_reason_code
+            = movement_reasons.movement_reason_code
+
+),
+
+final as (
+
+    select
+        cast(booking_id as {{ dbt.type_string() }}) as booking_id,
+        cast(person_key as {{ dbt.type_string() }}) as person_key,
+        cast(reception_date_key as {{ dbt.type_string() }})
+            as reception_date_key,
+        cast(release_date_key as {{ dbt.type_string() }})
+            as release_date_key,
+        cast(first_establishment_key as {{ dbt.type_string() }})
+            as first_establishment_key,
+        cast(last_establishment_key as {{ dbt.type_string() }})
+            as last_establishment_key,
+        cast(offence_key as {{ dbt.type_string() }}) as offence_key,
+        cast(region_key as {{ dbt.type_string() }}) as region_key,
+        cast(release_reason_key as {{ dbt.type_string() }})
+            as release_reason_key,
+        cast(sentence_type_code as {{ dbt.type_string() }})
+            as sentence_type_code,
+        cast(sentence_length_days as {{ int_type }}) as sentence_length_days,
+        cast(days_in_custody as {{ int_type }}) as days_in_custody,
+        cast(transfer_count as {{ int_type }}) as transfer_count,
+        is_remand_only,
+        is_released,
+        reception_date,
+        release_date,
+        conditional_release_date
+    from episodes_keyed
+
+)
+
+select * from final

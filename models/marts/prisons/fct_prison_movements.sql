@@ -1,0 +1,213 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='movement_id',
+        on_schema_change='fail',
+    )
+}}
+
+{#-
+    Transaction fact, one row per prison movement (admission, transfer or
+    release). The establishments are role-playing: from (not applicable to
+    an admission) and to (not applicable to a release), each the
+    dim_establishment version valid at the movement time; the region is the
+    one of the establishment the movement concerns (the receiving one for an
+    admission or a transfer, the releasing one for a release).
+
+    Incremental (delete+insert on movement_id). A run loads:
+      (a) movements delivered by an extract newer than the high-water mark
+          max(extracted_at) of the table (new and late movements), and
+          movements not in the table yet;
+      (b) stored movements whose keys resolve differently now: a '-2' key
+          whose dimension row has arrived, a person whose linkage or SCD2
+          history changed, an establishment version that changed.
+    Every column is a function of the movement and the dimensions, so an
+    incremental run gives the same table as a full refresh.
+-#}
+
+{%- set timestamp_type = dbt.type_timestamp() -%}
+
+with
+
+movements as (
+
+    select * from {{ ref('stg_nomis__movements') }}
+
+),
+
+person_records as (
+
+    select * from {{ ref('int_person_record_keys') }}
+    where system = 'nomis'
+
+),
+
+persons as (
+
+    select * from {{ ref('dim_person') }}
+    where not is_default_member
+
+),
+
+establishment_versions as (
+
+    select * from {{ ref('dim_establishment') }}
+    where not is_default_member
+
+),
+
+movement_reasons as (
+
+    select * from {{ ref('dim_movement_reason') }}
+    where not is_default_member
+
+),
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+    where not is_default_member
+
+),
+
+movements_keyed as (
+
+    select
+        movements.movement_id,
+        movements.booking_id,
+        {{ dimension_key('dates.date_key', 'movements.movement_date') }}
+            as date_key,
+        {{ dimension_key('persons.person_key', 'movements.prison_number') }}
+            as person_key,
+        {{ dimension_key(
+            'from_establishments.establishment_key',
+            'movements.from_establishment_code',
+            applies="movements.movement_type_code is distinct from 'ADM'",
+        ) }} as from_establishment_key,
+        {{ dimension_key(
+            'to_establishments.establishment_key',
+            'movements.to_establishment_code',
+            applies="movements.movement_type_code is distinct from 'REL'",
+        ) }} as to_establishment_key,
+        {{ dimension_key(
+            'movement_reasons.movement_reason_key',
+            'movements.movement_reason_code',
+        ) }} as movement_reason_key,
+        {{ dimension_key(
+            "case when movements.movement_type_code = 'REL'"
+            ~ " then from_establishments.region_key"
+            ~ " else to_establishments.region_key end",
+            "case when movements.movement_type_code = 'REL'"
+            ~ " then movements.from_establishment_code"
+            ~ " else movements.to_establishment_code end",
+        ) }} as region_key,
+        movements.movement_type_code,
+        movements.movement_at,
+        movements.extracted_at
+    from movements
+    left join dates
+        on movements.movement_date = dates.date_day
+    left join person_records
+        on movements.prison_number = person_records.record_id
+    left join persons
+        on
+            person_records.pseudonymised_person_id = persons.person_id
+            and movements.movement_at >= persons.valid_from
+            and (
+                movements.movement_at < persons.valid_to
+                or persons.valid_to is null
+            )
+    left join establishment_versions as from_establishments
+        on
+            movements.from_establishment_code
+            = from_establishments.establishment_code
+            and movements.movement_at >= from_establishments.valid_from
+            and (
+                movements.movement_at < from_establishments.valid_to
+                or from_establishments.valid_to is null
+            )
+    left join establishment_versions as to_establishments
+        on
+            movements.to_establishment_code
+            = to_establishments.establishment_code
+            and movements.movement_at >= to_establishments.valid_from
+            and (
+                movements.movement_at < to_establishments.valid_to
+                or to_establishments.valid_to is null
+            )
+    left join movement_reasons
+        on
+            movements.movement_reason_code
+            = movement_reasons.movement_reason_code
+
+),
+
+{% if is_incremental() %}
+
+stored_movements as (
+
+    select * from {{ this }}
+
+),
+
+high_water_mark as (
+
+    select
+        coalesce(
+            max(extracted_at),
+            cast('1900-01-01' as {{ timestamp_type }})
+        ) as max_extracted_at
+    from stored_movements
+
+),
+
+{% endif %}
+
+movements_to_load as (
+
+    select movements_keyed.*
+    from movements_keyed
+    {%- if is_incremental() %}
+    cross join high_water_mark
+    left join stored_movements
+        on movements_keyed.movement_id = stored_movements.movement_id
+    where
+        movements_keyed.extracted_at > high_water_mark.max_extracted_at
+        or stored_movements.movement_id is null
+        or movements_keyed.date_key != stored_movements.date_key
+        or movements_keyed.person_key != stored_movements.person_key
+        or movements_keyed.from_establishment_key
+        != stored_movements.from_establishment_key
+        or movements_keyed.to_establishment_key
+        != stored_movements.to_establishment_key
+        or movements_keyed.movement_reason_key
+        != stored_movements.movement_reason_key
+        or movements_keyed.region_key != stored_movements.region_key
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        cast(movement_id as {{ dbt.type_string() }}) as movement_id,
+        cast(booking_id as {{ dbt.type_string() }}) as booking_id,
+        cast(date_key as {{ dbt.type_string() }}) as date_key,
+        cast(person_key as {{ dbt.type_string() }}) as person_key,
+        cast(from_establishment_key as {{ dbt.type_string() }})
+            as from_establishment_key,
+        cast(to_establishment_key as {{ dbt.type_string() }})
+            as to_establishment_key,
+        cast(movement_reason_key as {{ dbt.type_string() }})
+            as movement_reason_key,
+        cast(region_key as {{ dbt.type_string() }}) as region_key,
+        cast(movement_type_code as {{ dbt.type_string() }})
+            as movement_type_code,
+        movement_at,
+        extracted_at
+    from movements_to_load
+
+)
+
+select * from final
