@@ -57,14 +57,22 @@ PRIOR_RULES: tuple[str, ...] = (
 )
 PRIOR_RULES_RECALL = 0.75
 
-#: Candidate pairs: a pair is scored when it agrees on at least one of these.
+#: Candidate pairs: a pair is scored when it agrees on at least one of these. Chosen on
+#: generated data at scale 1 (with its truth): together they admit 99.9% of the true pairs
+#: while scoring about 14 pairs per record; a plain last name + year of birth rule, or first +
+#: last name, would each add millions of pairs for no gain (the name vocabulary is small).
 BLOCKING_RULES: tuple[str, ...] = (
     "l.pnc_id = r.pnc_id",
     "l.date_of_birth = r.date_of_birth",
     "l.date_of_birth = r.date_of_birth_swapped",
-    "l.last_name = r.last_name and l.year_of_birth = r.year_of_birth",
-    "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name",
+    # a day of birth off by one: same year, same surname, same initial (nicknames resolved)
+    "l.last_name = r.last_name and l.year_of_birth = r.year_of_birth"
+    " and l.first_name_initial = r.first_name_initial",
+    # a year of birth off: same names, same day and month
+    "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
+    " and l.birth_month = r.birth_month and l.birth_day = r.birth_day",
     "l.postcode = r.postcode and l.year_of_birth = r.year_of_birth",
+    "l.first_name_canonical = r.first_name_canonical and l.postcode = r.postcode",
 )
 
 #: Common English diminutives and the formal first name they stand for (upper case, letters
@@ -353,6 +361,10 @@ select
             then make_date(records.year_of_birth, records.birth_day, records.birth_month)
     end as date_of_birth_swapped,
     records.year_of_birth,
+    records.birth_month,
+    records.birth_day,
+    substr(coalesce(nicknames.formal_name, records.first_name_normalised), 1, 1)
+        as first_name_initial,
     case when records.gender_code in ('M', 'F') then records.gender_code end as gender_code,
     records.postcode,
     nullif(regexp_extract(records.postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '')
