@@ -117,12 +117,11 @@ def generate(
     seeds_dir = project / "seeds"
     console = Console(stderr=True)
 
+    if force and if_missing:
+        raise click.UsageError("--force and --if-missing exclude each other")
     if next_day_:
-        clashes = [
-            name
-            for name, given in (("--as-of", as_of), ("--scale", scale), ("--seed", seed))
-            if given is not None
-        ]
+        given = (("--as-of", as_of), ("--scale", scale), ("--seed", seed))
+        clashes = [name for name, value in given if value is not None]
         clashes += [
             name for name, flag in (("--force", force), ("--if-missing", if_missing)) if flag
         ]
@@ -133,12 +132,10 @@ def generate(
     elif if_missing and (data_dir / "_manifest.json").exists():
         click.echo(f"Curated data already present in {data_dir}; nothing to do (--if-missing).")
         return
-    elif force and if_missing:
-        raise click.UsageError("--force and --if-missing exclude each other")
 
     started = time.monotonic()
     try:
-        with _progress(console) as report:
+        with _ProgressBar(console) as report:
             if next_day_:
                 summary = next_day(
                     seeds_dir=seeds_dir, data_dir=data_dir, truth_dir=truth_dir, progress=report
@@ -161,7 +158,7 @@ def generate(
     _print_summary(summary, time.monotonic() - started, next_day_)
 
 
-class _progress:
+class _ProgressBar:
     """A rich progress bar on a terminal; nothing otherwise."""
 
     def __init__(self, console: Console) -> None:
@@ -169,7 +166,7 @@ class _progress:
         self.bar: Progress | None = None
         self.task: int | None = None
 
-    def __enter__(self) -> _progress:
+    def __enter__(self) -> _ProgressBar:
         if self.console.is_terminal:
             self.bar = Progress(
                 TextColumn("[bold]generating"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,11 @@ def backfill(
     """Write the whole history up to ``as_of`` as one partition dated ``as_of``."""
     check_writable(data_dir)
     check_writable(truth_dir)
-    if has_data(data_dir) and not force:
-        raise OutputError(f"{data_dir} already holds curated data; use --force to replace it")
+    if not force:
+        if has_data(data_dir):
+            raise OutputError(f"{data_dir} already holds curated data; use --force to replace it")
+        if data_dir.is_dir() and any(data_dir.iterdir()):
+            raise OutputError(f"{data_dir} is not empty; use --force to replace it")
     ref = load_reference(seeds_dir)
     window = engine.Window.backfill(as_of)
     truth = TruthWriter(truth_dir, TRUTH_SCHEMA, append=False)
@@ -119,6 +123,4 @@ def next_day(
 
 
 def _remove_tree(path: Path) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
