@@ -163,6 +163,12 @@ def check_model_properties_file_named_for_folder(model: Any) -> None:
 
 
 _WITH_NOT_ALONE = re.compile(r"^[ \t]*with[ \t]+[^\s\-]", re.IGNORECASE | re.MULTILINE)
+# Jinja, block and line comments: prose, not SQL (newlines kept for line numbers).
+_COMMENTS = re.compile(r"\{#.*?#\}|/\*.*?\*/|--[^\n]*", re.DOTALL)
+
+
+def _blank_comments(code: str) -> str:
+    return _COMMENTS.sub(lambda match: re.sub(r"[^\n]", " ", match.group(0)), code)
 
 
 def check_model_with_on_its_own_line(model: Any) -> None:
@@ -170,7 +176,7 @@ def check_model_with_on_its_own_line(model: Any) -> None:
     code = str(getattr(model, "raw_code", "") or "")
     if str(getattr(model, "language", "sql")) != "sql":
         return
-    match = _WITH_NOT_ALONE.search(code)
+    match = _WITH_NOT_ALONE.search(_blank_comments(code))
     if match:
         line = code.count("\n", 0, match.start()) + 1
         fail(f"`{model.name}` line {line}: put `with` on its own line, then the first CTE.")

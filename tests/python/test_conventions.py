@@ -98,7 +98,10 @@ PROJECT = {
               - {name: offenders, description: People on probation.}
     """,
     "models/staging/nomis/stg_nomis__movements.sql": model_sql("source('nomis', 'movements')"),
-    "models/staging/nomis/stg_nomis__bookings.sql": model_sql("source('nomis', 'bookings')"),
+    # A comment may start a line with "with": only SQL is checked.
+    "models/staging/nomis/stg_nomis__bookings.sql": "{#\n    Periods in custody,\n"
+    "    with their establishment.\n#}\n-- with a line comment\n"
+    + model_sql("source('nomis', 'bookings')"),
     # Named for another source than its folder's.
     "models/staging/nomis/stg_delius__offenders.sql": model_sql("source('delius', 'offenders')"),
     # Reads two sources.
