@@ -102,6 +102,9 @@ def digital_share(days: np.ndarray) -> np.ndarray:
     return 0.16 + 0.54 / (1 + np.exp(-(years - 2023.0) / 1.1))
 
 
+ADULT_DAYS = 18 * 366  # days from birth to an attorney's 18th birthday, rounded up
+
+
 def build(
     ref: Reference,
     rng: np.random.Generator,
@@ -294,6 +297,8 @@ def build(
         ],
         first_day[:, None] - rng.integers(30 * 365, 70 * 365, shape),
     )
+    # An attorney must be an adult when the donor first applies (a young donor's child may not be).
+    birth = np.minimum(birth, first_day[:, None] - ADULT_DAYS)
     female = rng.random(shape) < 0.55
     birth_year = cal.year_of(birth.ravel()).reshape(shape)
     given = given_names().sample(rng, female.ravel(), birth_year.ravel()).reshape(shape) * SLOTS
