@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['establishment_code', 'population_date'],
+        unique_key='population_date',
         on_schema_change='fail',
     )
 }}
@@ -15,20 +15,22 @@
     stays are never exploded to days; a stay that began before the first
     movement date is in the opening population of the first day.
 
-    Incremental (delete+insert on establishment_code and population_date).
-    The table's last day is the as-of date of the run that wrote it; a run
-    recomputes, per establishment, every day from the earliest of:
+    Incremental, delete+insert by period: unique_key is the day, so a run
+    replaces whole days (every establishment of a day it writes). The
+    table's last day is the as-of date of the run that wrote it; a run
+    recomputes every day from the earliest of:
       (a) the day after that as-of date (the new days);
       (b) the first date a booking touched by a newer extract can have a stay
           (a late movement or a booking change can move a stay back to the
           booking's start), clipped to the first movement date;
-      (c) the first movement date, for an establishment new to the table or
-          when the first movement date moved back;
-    continuing the running sum from the stored population of the day before.
-    Days before that are re-written only where the establishment version
-    valid on the day now resolves differently (key, region or capacity: a
-    dimension row arrived or changed). So an incremental run gives the same
-    table as a full refresh.
+      (c) the first movement date, when an establishment is new to the table
+          or the first movement date moved back;
+    continuing each establishment's running sum from its stored population
+    of the day before. An earlier day is re-written (stored counts, fresh
+    keys) only when the establishment version of one of its rows now
+    resolves differently (key, region or capacity: a dimension row arrived
+    or changed). So an incremental run gives the same table as a full
+    refresh.
 -#}
 
 {%- set timestamp_type = dbt.type_timestamp() -%}
@@ -208,18 +210,29 @@ daily_changes as (
 
 stored_window as (
 
-    select max(population_date) as last_as_of_date
+    select
+        min(population_date) as first_stored_date,
+        max(population_date) as last_as_of_date
     from stored_days
 
 ),
 
 stored_establishments as (
 
-    select
-        establishment_code,
-        min(population_date) as first_stored_date
+    select distinct establishment_code
     from stored_days
-    group by establishment_code
+
+),
+
+unstored_establishments as (
+
+    select count(*) as unstored_establishment_count
+    from snapshot_establishments
+    left join stored_establishments
+        on
+            snapshot_establishments.establishment_code
+            = stored_establishments.establishment_code
+    where stored_establishments.establishment_code is null
 
 ),
 
@@ -241,19 +254,17 @@ touched_window as (
 
 {% endif %}
 
--- the first day to (re)compute per establishment: the first snapshot day on
--- a full refresh
-recompute_from as (
+-- the first day to (re)compute: the first snapshot day on a full refresh
+recompute_window as (
 
     select
-        snapshot_establishments.establishment_code,
         {%- if is_incremental() %}
             case
-                when stored_establishments.establishment_code is null
+                when unstored_establishments.unstored_establishment_count > 0
                     then snapshot_window.first_snapshot_date
                 when
                     snapshot_window.first_snapshot_date
-                    < stored_establishments.first_stored_date
+                    < stored_window.first_stored_date
                     then snapshot_window.first_snapshot_date
                 when
                     touched_window.touched_from_date
@@ -271,39 +282,37 @@ recompute_from as (
         {%- else %}
             snapshot_window.first_snapshot_date as recompute_from_date
         {%- endif %}
-    from snapshot_establishments
-    cross join snapshot_window
+    from snapshot_window
     {%- if is_incremental() %}
     cross join stored_window
     cross join touched_window
-    left join stored_establishments
-        on
-            snapshot_establishments.establishment_code
-            = stored_establishments.establishment_code
+    cross join unstored_establishments
     {%- endif %}
 
 ),
 
--- the population at the end of the day before: none on a full refresh, the
--- stored one on an incremental run
+-- each establishment's population at the end of the day before the window:
+-- none on a full refresh, the stored one on an incremental run
 opening_populations as (
 
     select
-        recompute_from.establishment_code,
-        recompute_from.recompute_from_date,
+        snapshot_establishments.establishment_code,
+        recompute_window.recompute_from_date,
         {%- if is_incremental() %}
             coalesce(stored_days.population, 0) as opening_population
         {%- else %}
             0 as opening_population
         {%- endif %}
-    from recompute_from
+    from snapshot_establishments
+    cross join recompute_window
     {%- if is_incremental() %}
     left join stored_days
         on
-            recompute_from.establishment_code = stored_days.establishment_code
+            snapshot_establishments.establishment_code
+            = stored_days.establishment_code
             and stored_days.population_date = cast(
                 {{ dbt.dateadd(
-                    'day', -1, 'recompute_from.recompute_from_date'
+                    'day', -1, 'recompute_window.recompute_from_date'
                 ) }} as date
             )
     {%- endif %}
@@ -353,29 +362,50 @@ days_counted as (
 
 {% if is_incremental() %}
 
--- stored days before the recomputed window keep their counts; they are
--- re-written only when the establishment version of the day resolves
--- differently now
-stored_days_before_window as (
+-- stored days before the window keep their counts; a day is re-written
+-- (with fresh keys) only when the establishment version of one of its rows
+-- resolves differently now
+stored_days_resolved as (
 
     select
-        stored_days.establishment_code,
-        stored_days.date_key,
-        stored_days.population_date,
-        stored_days.population,
-        stored_days.receptions,
-        stored_days.transfers_in,
-        stored_days.transfers_out,
-        stored_days.releases,
-        stored_days.establishment_key as stored_establishment_key,
-        stored_days.region_key as stored_region_key,
-        stored_days.operational_capacity as stored_operational_capacity
+        stored_days.*,
+        {{ dimension_key(
+            'establishment_versions.establishment_key',
+            'stored_days.establishment_code',
+        ) }} as resolved_establishment_key,
+        {{ dimension_key(
+            'establishment_versions.region_key',
+            'stored_days.establishment_code',
+        ) }} as resolved_region_key,
+        establishment_versions.operational_capacity
+            as resolved_operational_capacity
     from stored_days
-    inner join recompute_from
+    cross join recompute_window
+    left join establishment_versions
         on
-            stored_days.establishment_code = recompute_from.establishment_code
-            and stored_days.population_date
-            < recompute_from.recompute_from_date
+            stored_days.establishment_code
+            = establishment_versions.establishment_code
+            and cast(stored_days.population_date as {{ timestamp_type }})
+            >= establishment_versions.valid_from
+            and (
+                cast(stored_days.population_date as {{ timestamp_type }})
+                < establishment_versions.valid_to
+                or establishment_versions.valid_to is null
+            )
+    where stored_days.population_date < recompute_window.recompute_from_date
+
+),
+
+rekeyed_days as (
+
+    select distinct population_date
+    from stored_days_resolved
+    where
+        resolved_establishment_key != establishment_key
+        or resolved_region_key != region_key
+        or resolved_operational_capacity != operational_capacity
+        or (resolved_operational_capacity is null)
+        != (operational_capacity is null)
 
 ),
 
@@ -389,43 +419,17 @@ days_to_load as (
     union all
 
     select
-        stored_days_before_window.establishment_code,
-        stored_days_before_window.date_key,
-        stored_days_before_window.population_date,
-        stored_days_before_window.population,
-        stored_days_before_window.receptions,
-        stored_days_before_window.transfers_in,
-        stored_days_before_window.transfers_out,
-        stored_days_before_window.releases
-    from stored_days_before_window
-    left join establishment_versions
-        on
-            stored_days_before_window.establishment_code
-            = establishment_versions.establishment_code
-            and cast(
-                stored_days_before_window.population_date
-                as {{ timestamp_type }}
-            ) >= establishment_versions.valid_from
-            and (
-                cast(
-                    stored_days_before_window.population_date
-                    as {{ timestamp_type }}
-                ) < establishment_versions.valid_to
-                or establishment_versions.valid_to is null
-            )
-    where
-        {{ dimension_key(
-            'establishment_versions.establishment_key',
-            'stored_days_before_window.establishment_code',
-        ) }} != stored_days_before_window.stored_establishment_key
-        or {{ dimension_key(
-            'establishment_versions.region_key',
-            'stored_days_before_window.establishment_code',
-        ) }} != stored_days_before_window.stored_region_key
-        or establishment_versions.operational_capacity
-        != stored_days_before_window.stored_operational_capacity
-        or (establishment_versions.operational_capacity is null)
-        != (stored_days_before_window.stored_operational_capacity is null)
+        stored_days_resolved.establishment_code,
+        stored_days_resolved.date_key,
+        stored_days_resolved.population_date,
+        stored_days_resolved.population,
+        stored_days_resolved.receptions,
+        stored_days_resolved.transfers_in,
+        stored_days_resolved.transfers_out,
+        stored_days_resolved.releases
+    from stored_days_resolved
+    inner join rekeyed_days
+        on stored_days_resolved.population_date = rekeyed_days.population_date
     {%- endif %}
 
 ),
