@@ -1,0 +1,272 @@
+{#-
+    Accumulating snapshot, one row per Delius event (a community order,
+    suspended sentence order, licence or post-sentence supervision), rebuilt
+    on every run. Milestones: start, expected end and termination (not
+    applicable while the order is active). The probation unit is the one
+    managing the order now; the person is the linked person's version valid
+    on the start date; the release establishment (licences) is its version
+    valid on the start date. Days supervised run to the termination date, or
+    to the as-of date (the latest Delius extraction date) while active.
+    Soft-deleted events are left out.
+-#}
+
+{%- set timestamp_type = dbt.type_timestamp() -%}
+{%- set int_type = dbt.type_int() -%}
+{%- set string_type = dbt.type_string() -%}
+
+with
+
+orders as (
+
+    select * from {{ ref('int_probation_orders_enriched') }}
+    where not is_deleted
+
+),
+
+event_history as (
+
+    select * from {{ ref('stg_delius__event_history') }}
+
+),
+
+terminations as (
+
+    select * from {{ ref('stg_delius__terminations') }}
+
+),
+
+requirements as (
+
+    select * from {{ ref('stg_delius__requirements') }}
+
+),
+
+person_records as (
+
+    select * from {{ ref('int_person_record_keys') }}
+    where system = 'delius'
+
+),
+
+persons as (
+
+    select * from {{ ref('dim_person') }}
+    where not is_default_member
+
+),
+
+offences as (
+
+    select * from {{ ref('dim_offence') }}
+    where not is_default_member
+
+),
+
+order_types as (
+
+    select * from {{ ref('dim_order_type') }}
+    where not is_default_member
+
+),
+
+probation_units as (
+
+    select * from {{ ref('dim_probation_unit') }}
+    where not is_default_member
+
+),
+
+courts as (
+
+    select * from {{ ref('dim_court') }}
+    where not is_default_member
+
+),
+
+establishment_versions as (
+
+    select * from {{ ref('dim_establishment') }}
+    where not is_default_member
+
+),
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+    where not is_default_member
+
+),
+
+extraction_dates as (
+
+    select max(extraction_date) as extraction_date from event_history
+    union all
+    select max(extraction_date) as extraction_date from terminations
+    union all
+    select max(extraction_date) as extraction_date from requirements
+
+),
+
+as_of as (
+
+    select max(extraction_date) as as_of_date
+    from extraction_dates
+
+),
+
+orders_keyed as (
+
+    select
+        orders.event_id,
+        {{ dimension_key('persons.person_key', 'orders.crn') }}
+            as person_key,
+        {{ dimension_key('start_dates.date_key', 'orders.order_start_date') }}
+            as start_date_key,
+        {{ dimension_key(
+            'expected_end_dates.date_key', 'orders.expected_end_date'
+        ) }} as expected_end_date_key,
+        {{ dimension_key(
+            'termination_dates.date_key',
+            'orders.termination_date',
+            applies='orders.is_terminated',
+        ) }} as termination_date_key,
+        {{ dimension_key('offences.offence_key', 'orders.offence_code') }}
+            as offence_key,
+        {{ dimension_key(
+            'order_types.order_type_key', 'orders.order_type_code'
+        ) }} as order_type_key,
+        {{ dimension_key(
+            'probation_units.probation_unit_key', 'orders.pdu_code'
+        ) }} as probation_unit_key,
+        {{ dimension_key('probation_units.region_key', 'orders.pdu_code') }}
+            as region_key,
+        {{ dimension_key(
+            'courts.court_key',
+            'orders.sentencing_court_code',
+            applies="orders.order_type_code in ('CO', 'SSO')",
+        ) }} as sentencing_court_key,
+        {{ dimension_key(
+            'establishment_versions.establishment_key',
+            'orders.release_establishment_code',
+            applies="orders.order_type_code in ('LIC', 'PSS')",
+        ) }} as release_establishment_key,
+        orders.termination_reason_code,
+        orders.order_length_days as planned_length_days,
+        {{ dbt.datediff(
+            'orders.order_start_date',
+            'coalesce(orders.termination_date, as_of.as_of_date)',
+            'day',
+        ) }} as actual_days_supervised,
+        orders.requirement_count,
+        orders.upw_hours,
+        orders.rar_days,
+        orders.curfew_months,
+        orders.is_terminated,
+        orders.is_successful_completion,
+        orders.has_upw,
+        orders.has_rar,
+        orders.has_curfew,
+        orders.has_drug_rehab,
+        orders.has_alcohol_treatment,
+        orders.has_mental_health,
+        orders.order_start_date,
+        orders.expected_end_date,
+        orders.termination_date
+    from orders
+    cross join as_of
+    left join person_records
+        on orders.crn = person_records.record_id
+    left join persons
+        on
+            person_records.pseudonymised_person_id = persons.person_id
+            and (
+                (orders.order_start_date is null and persons.valid_to is null)
+                or (
+                    cast(orders.order_start_date as {{ timestamp_type }})
+                    >= persons.valid_from
+                    and (
+                        cast(orders.order_start_date as {{ timestamp_type }})
+                        < persons.valid_to
+                        or persons.valid_to is null
+                    )
+                )
+            )
+    left join dates as start_dates
+        on orders.order_start_date = start_dates.date_day
+    left join dates as expected_end_dates
+        on orders.expected_end_date = expected_end_dates.date_day
+    left join dates as termination_dates
+        on orders.termination_date = termination_dates.date_day
+    left join offences
+        on orders.offence_code = offences.offence_code
+    left join order_types
+        on orders.order_type_code = order_types.order_type_code
+    left join probation_units
+        on orders.pdu_code = probation_units.pdu_code
+    left join courts
+        on orders.sentencing_court_code = courts.court_code
+    left join establishment_versions
+        on
+            orders.release_establishment_code
+            = establishment_versions.establishment_code
+            and (
+                (
+                    orders.order_start_date is null
+                    and establishment_versions.valid_to is null
+                )
+                or (
+                    cast(orders.order_start_date as {{ timestamp_type }})
+                    >= establishment_versions.valid_from
+                    and (
+                        cast(orders.order_start_date as {{ timestamp_type }})
+                        < establishment_versions.valid_to
+                        or establishment_versions.valid_to is null
+                    )
+                )
+            )
+
+),
+
+final as (
+
+    select
+        cast(event_id as {{ string_type }}) as event_id,
+        cast(person_key as {{ string_type }}) as person_key,
+        cast(start_date_key as {{ string_type }}) as start_date_key,
+        cast(expected_end_date_key as {{ string_type }})
+            as expected_end_date_key,
+        cast(termination_date_key as {{ string_type }})
+            as termination_date_key,
+        cast(offence_key as {{ string_type }}) as offence_key,
+        cast(order_type_key as {{ string_type }}) as order_type_key,
+        cast(probation_unit_key as {{ string_type }}) as probation_unit_key,
+        cast(region_key as {{ string_type }}) as region_key,
+        cast(sentencing_court_key as {{ string_type }})
+            as sentencing_court_key,
+        cast(release_establishment_key as {{ string_type }})
+            as release_establishment_key,
+        cast(termination_reason_code as {{ string_type }})
+            as termination_reason_code,
+        cast(planned_length_days as {{ int_type }}) as planned_length_days,
+        cast(actual_days_supervised as {{ int_type }})
+            as actual_days_supervised,
+        requirement_count,
+        upw_hours,
+        rar_days,
+        curfew_months,
+        is_terminated,
+        is_successful_completion,
+        has_upw,
+        has_rar,
+        has_curfew,
+        has_drug_rehab,
+        has_alcohol_treatment,
+        has_mental_health,
+        order_start_date,
+        expected_end_date,
+        termination_date
+    from orders_keyed
+
+)
+
+select * from final
