@@ -1,8 +1,8 @@
 """dbt's Jinja context, stubbed for sqlfluff's jinja templater (pre-commit).
 
-sqlfluff's `apply_dbt_builtins` stubs `ref`, `source`, `config`, `var`, `this`,
-`is_incremental` and `return`; the project's macros also use `adapter.dispatch`,
-dbt's cross-database macros (`dbt.hash`, `dbt.dateadd`...), `exceptions`,
+sqlfluff's `apply_dbt_builtins` stubs `ref`, `source`, `config`, `var`, `this`
+and `return` (its `is_incremental` is replaced below); the project's macros
+use `adapter.dispatch`, dbt's cross-database macros (`dbt.hash`, `dbt.dateadd`...), `exceptions`,
 `target`, `env_var`, `modules`, `run_query` and their own namespace
 (`derived_tables.some_macro()`). Every name in this module becomes a Jinja
 global (`library_path` in .sqlfluff), so the fast templater renders the same
@@ -22,6 +22,16 @@ import jinja2 as _jinja2
 
 # Parse-time behaviour: macros that query the database guard with `execute`.
 execute = False
+
+
+def is_incremental() -> bool:
+    """False, as under the dbt templater of CI (nothing is built when linting).
+
+    Both templaters then lint the same (full-refresh) branch, so pre-commit and
+    CI agree. Overrides sqlfluff's dbt builtin, which says true.
+    """
+    return False
+
 
 _TYPES = {
     "type_string": "varchar",

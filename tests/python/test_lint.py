@@ -161,6 +161,36 @@ GOOD = {
 
         select * from final
     """,
+    # The incremental facts' pattern: CTEs that exist only on incremental runs.
+    "models/marts/prisons/fct_prison_receptions.sql": """
+        {{ config(materialized='incremental', unique_key='movement_id') }}
+
+        with
+
+        movements as (
+            select * from {{ ref('stg_nomis__movements') }}
+            where movement_type_code = 'ADM'
+        ),
+
+        {% if is_incremental() %}
+
+        high_water_mark as (
+            select max(extracted_at) as max_extracted_at from {{ this }}
+        ),
+
+        {% endif %}
+
+        final as (
+            select movements.*
+            from movements
+            {%- if is_incremental() %}
+            cross join high_water_mark
+            where movements.extracted_at > high_water_mark.max_extracted_at
+            {%- endif %}
+        )
+
+        select * from final
+    """,
     "analyses/prison_receptions_by_month.sql": """
         -- How many people were received into custody each month?
         with
