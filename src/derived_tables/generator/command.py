@@ -12,11 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from derived_tables.generator import calendar as cal
+from derived_tables.generator import faults
 from derived_tables.generator.manifest import ManifestError, read_manifest
 from derived_tables.generator.output import OutputError, default_data_dir, find_project_dir
 from derived_tables.generator.reference import ReferenceError
 from derived_tables.generator.runs import Summary, backfill, next_day
 from derived_tables.generator.schema import TABLES
+from derived_tables.generator.writer import no_faults
 
 MAX_SCALE = 100.0
 FIRST_AS_OF = cal.DATA_START + dt.timedelta(days=1)
@@ -46,7 +48,7 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.
     return date
 
 
-@click.command("generate")
+@click.command("generate", epilog=faults.help_text())
 @click.option(
     "--scale",
     type=float,
@@ -91,6 +93,14 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.
     is_flag=True,
     help="Append the next extraction date's partition to existing data.",
 )
+@click.option(
+    "--fault",
+    type=click.Choice(list(faults.FAULTS)),
+    default=None,
+    metavar="NAME",
+    help="Inject one named fault (listed below) into otherwise good data; it is printed and "
+    "recorded in the manifest's `faults`.",
+)
 def generate(
     scale: float | None,
     seed: int | None,
@@ -101,6 +111,7 @@ def generate(
     if_missing: bool,
     force: bool,
     next_day_: bool,
+    fault: str | None,
 ) -> None:
     """Generate synthetic curated data for courts, prisons, probation and the OPG.
 
@@ -133,12 +144,31 @@ def generate(
         click.echo(f"Curated data already present in {data_dir}; nothing to do (--if-missing).")
         return
 
+    injector: faults.FaultInjector | None = None
+    if fault is not None:
+        try:
+            extraction_date = (
+                read_manifest(data_dir).last_extraction_date + dt.timedelta(days=1)
+                if next_day_
+                else as_of or _yesterday()
+            )
+            injector = faults.FaultInjector(
+                fault, "next-day" if next_day_ else "backfill", extraction_date
+            )
+        except (faults.FaultError, ManifestError) as exc:
+            raise click.ClickException(str(exc)) from None
+    hook = injector or no_faults
+
     started = time.monotonic()
     try:
         with _ProgressBar(console) as report:
             if next_day_:
                 summary = next_day(
-                    seeds_dir=seeds_dir, data_dir=data_dir, truth_dir=truth_dir, progress=report
+                    seeds_dir=seeds_dir,
+                    data_dir=data_dir,
+                    truth_dir=truth_dir,
+                    hook=hook,
+                    progress=report,
                 )
             else:
                 summary = backfill(
@@ -149,6 +179,7 @@ def generate(
                     scale=1.0 if scale is None else scale,
                     as_of=as_of or _yesterday(),
                     force=force,
+                    hook=hook,
                     progress=report,
                 )
     except (OutputError, ManifestError, ReferenceError) as exc:
@@ -156,6 +187,19 @@ def generate(
     except OSError as exc:
         raise click.ClickException(f"could not write the curated data: {exc}") from None
     _print_summary(summary, time.monotonic() - started, next_day_)
+    if injector is not None:
+        _report_fault(injector.report(), data_dir)
+
+
+def _report_fault(report: faults.FaultReport, data_dir: Path) -> None:
+    """Print what the fault did and record it in the manifest; fail if it did nothing."""
+    if not report.injected:
+        raise click.ClickException(
+            f"fault {report.fault} injected nothing: {report.table} had no rows to fault in "
+            f"the extract of {report.extraction_date} (the data was written without it)"
+        )
+    faults.record_in_manifest(data_dir, report)
+    click.echo(report.describe())
 
 
 class _ProgressBar:

@@ -27,6 +27,7 @@ class Manifest:
     extraction_dates: list[dt.date]
     tables: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> date -> rows
     truth_rows: int = 0
+    faults: list[dict[str, Any]] = field(default_factory=list)  # `derived generate --fault`
 
     @property
     def last_extraction_date(self) -> dt.date:
@@ -61,6 +62,8 @@ class Manifest:
             "total_rows": sum(sum(parts.values()) for parts in self.tables.values()),
             "truth_rows": self.truth_rows,
         }
+        if self.faults:  # only faulty data says so: good data keeps the same bytes
+            data["faults"] = self.faults
         return json.dumps(data, indent=2) + "\n"
 
     @classmethod
@@ -81,6 +84,7 @@ class Manifest:
                     name: dict(t["rows_by_extraction_date"]) for name, t in data["tables"].items()
                 },
                 truth_rows=int(data["truth_rows"]),
+                faults=list(data.get("faults", [])),
             )
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
             if isinstance(exc, ManifestError):

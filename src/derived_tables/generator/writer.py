@@ -146,12 +146,14 @@ class PartitionWriter:
         while state.buffered >= ROW_GROUP_SIZE:
             self._flush(state, ROW_GROUP_SIZE)
 
-    def _open(self, state: _TableState) -> pq.ParquetWriter:
+    def _open(self, state: _TableState, schema: pa.Schema | None = None) -> pq.ParquetWriter:
+        """A new part file with ``schema``: the contract's, unless the hook changed it (a
+        schema-drift fault drops, retypes or adds a column)."""
         folder = partition_dir(self.root, state.spec, self.extraction_date)
         folder.mkdir(parents=True, exist_ok=True)
         return pq.ParquetWriter(
             folder / f"part-{state.part}.parquet",
-            state.spec.arrow_schema,
+            schema or state.spec.arrow_schema,
             use_dictionary=dictionary_columns(state.spec),
             **PARQUET_OPTIONS,
         )
@@ -162,7 +164,7 @@ class PartitionWriter:
         state.buffer = [rest] if rest.num_rows else []
         state.buffered = rest.num_rows
         if state.writer is None:
-            state.writer = self._open(state)
+            state.writer = self._open(state, head.schema)
         state.writer.write_table(head.combine_chunks(), row_group_size=ROW_GROUP_SIZE)
         state.file_rows += head.num_rows
         state.rows += head.num_rows
