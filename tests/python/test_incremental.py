@@ -1,0 +1,306 @@
+"""Incremental facts give exactly what a full refresh gives, and a re-run changes nothing.
+
+On a copy of the session's tiny build (data and warehouse):
+1. `derived generate --next-day` appends the next daily extract (new events, new versions,
+   late-arriving rows for past dates);
+2. `dbt run` runs incrementally on the existing warehouse;
+3. from the same data, `dbt build --full-refresh` (seeds and models) builds a second
+   warehouse, side by side with steps 2 and 4 (separate warehouses, targets and logs);
+4. `dbt run` again on a copy of the incremental warehouse, with no new extract.
+
+Data tests are not run again here: the session build ran them, and an incremental table equal
+to a full refresh of the same data needs no other proof.
+
+Every incremental model of the manifest (`config.materialized == 'incremental'`) must then have
+exactly the same rows, duplicates included (EXCEPT ALL both ways, the second warehouse
+attached in DuckDB), in the incremental warehouse and the full refresh; and the re-run must not
+change any of them. A difference names the model and shows the differing rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from conftest import DbtRun, TinyProject
+
+#: The lead's decision (COMMON.md): large transaction facts and periodic snapshots are incremental.
+EXPECTED_INCREMENTAL = (
+    "fct_court_hearings",
+    "fct_case_outcomes",
+    "fct_prison_movements",
+    "fct_prison_population_daily",
+    "fct_probation_caseload_monthly",
+)
+#: Differing rows shown per model and direction.
+SHOWN_ROWS = 10
+
+
+@dataclass(frozen=True)
+class IncrementalRuns:
+    original: TinyProject
+    incremental: TinyProject
+    full_refresh: TinyProject
+    rerun: TinyProject
+    next_day_extraction_date: str
+    incremental_run: DbtRun
+    full_refresh_run: DbtRun
+    rerun_run: DbtRun
+
+    def incremental_models(self) -> dict[str, dict[str, Any]]:
+        manifest = self.incremental_run.manifest
+        assert manifest is not None, self.incremental_run.result.describe()
+        return {
+            node["name"]: node
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model"
+            and node["config"].get("materialized") == "incremental"
+        }
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory) -> IncrementalRuns:
+    root = tmp_path_factory.mktemp("incremental")
+    incremental = tiny_project.copy_to(root / "incremental")
+
+    next_day = incremental.derived(
+        "generate",
+        "--next-day",
+        "--out",
+        str(incremental.data_dir),
+        "--truth-out",
+        str(incremental.truth_dir),
+    )
+    if not next_day.ok:
+        pytest.fail(f"derived generate --next-day failed: {next_day.describe()}", pytrace=False)
+    dates = sorted(
+        path.name.split("=", 1)[1]
+        for path in incremental.data_dir.glob("*/*/extraction_date=*")
+        if path.is_dir()
+    )
+    next_extraction_date = dates[-1]
+    # The full refresh reads the very same data (the copy with the next day appended).
+    full_refresh_wh = root / "full_refresh" / "warehouse.duckdb"
+    full_refresh_wh.parent.mkdir()
+    full_refresh = incremental.with_warehouse(full_refresh_wh, "full_refresh")
+    # The re-run starts from the incremental warehouse as step 2 leaves it.
+    rerun_wh = root / "rerun" / "warehouse.duckdb"
+    rerun_wh.parent.mkdir()
+    rerun = incremental.with_warehouse(rerun_wh, "rerun")
+
+    def incremental_then_rerun() -> tuple[DbtRun, DbtRun]:
+        run = incremental.dbt("run")
+        shutil.copy2(incremental.warehouse, rerun_wh)
+        return run, rerun.dbt("run")
+
+    def full_refresh_build() -> DbtRun:
+        return full_refresh.dbt(
+            "build", "--full-refresh", "--resource-type", "seed", "--resource-type", "model"
+        )
+
+    # Two separate warehouses, target and log paths: the two chains run side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first_chain = pool.submit(incremental_then_rerun)
+        second_chain = pool.submit(full_refresh_build)
+        incremental_run, rerun_run = first_chain.result()
+        full_refresh_run = second_chain.result()
+
+    for name, run in (
+        ("incremental dbt run", incremental_run),
+        ("full-refresh dbt build (seeds, models)", full_refresh_run),
+        ("re-run dbt run", rerun_run),
+    ):
+        print(f"\n{name}: {run.result.seconds:.0f} s, exit {run.result.returncode}")
+    return IncrementalRuns(
+        original=tiny_project,
+        incremental=incremental,
+        full_refresh=full_refresh,
+        rerun=rerun,
+        next_day_extraction_date=next_extraction_date,
+        incremental_run=incremental_run,
+        full_refresh_run=full_refresh_run,
+        rerun_run=rerun_run,
+    )
+
+
+def _failed_nodes(run: DbtRun) -> list[str]:
+    """Nodes that did not succeed (an exposure has nothing to run: `no-op` is its success)."""
+    return sorted(
+        f"{unique_id}: {status}"
+        for unique_id, status in run.statuses().items()
+        if status not in {"success", "pass"}
+        and not (unique_id.startswith("exposure.") and status == "no-op")
+    )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns"
+        " where table_catalog = ? and table_schema = ? and table_name = ?"
+        " order by ordinal_position",
+        [catalog, schema, table],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _differences(
+    left: Path, right: Path, models: dict[str, dict[str, Any]], labels: tuple[str, str]
+) -> list[str]:
+    """Per model, the rows in one warehouse and not the other (EXCEPT ALL, both ways)."""
+    con = duckdb.connect(str(left), read_only=True)
+    try:
+        con.execute(f"attach '{right}' as other (read_only)")
+        report = []
+        for name, node in sorted(models.items()):
+            schema, table = node["schema"], node["alias"]
+            left_columns = _columns(con, "warehouse", schema, table)
+            right_columns = _columns(con, "other", schema, table)
+            if not left_columns or not right_columns:
+                report.append(
+                    f"{name}: missing in the {labels[0] if not left_columns else labels[1]}"
+                    " warehouse"
+                )
+                continue
+            if left_columns != right_columns:
+                report.append(
+                    f"{name}: columns differ\n  {labels[0]}: {left_columns}\n"
+                    f"  {labels[1]}: {right_columns}"
+                )
+                continue
+            column_list = ", ".join(f'"{column}"' for column in left_columns)
+            left_rel = f'warehouse."{schema}"."{table}"'
+            right_rel = f'other."{schema}"."{table}"'
+            for first, second, label in (
+                (left_rel, right_rel, f"only in the {labels[0]}"),
+                (right_rel, left_rel, f"only in the {labels[1]}"),
+            ):
+                query = (
+                    f"select {column_list} from {first}"
+                    f" except all select {column_list} from {second}"
+                )
+                count = con.execute(f"select count(*) from ({query})").fetchall()[0][0]
+                if count:
+                    sample = con.execute(
+                        f"select * from ({query}) order by all limit {SHOWN_ROWS}"
+                    ).fetchall()
+                    lines = "\n".join(f"    {row}" for row in sample)
+                    report.append(
+                        f"{name}: {count} row(s) {label}; columns {left_columns}; first"
+                        f" {min(count, SHOWN_ROWS)}:\n{lines}"
+                    )
+        return report
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_expected_facts_are_incremental(runs: IncrementalRuns) -> None:
+    incremental = runs.incremental_models()
+    missing = [name for name in EXPECTED_INCREMENTAL if name not in incremental]
+    assert not missing, (
+        f"facts that should be incremental (COMMON.md) but are not: {missing}; "
+        f"incremental models: {sorted(incremental)}"
+    )
+
+
+@pytest.mark.slow
+def test_incremental_run_after_next_day_succeeds(runs: IncrementalRuns) -> None:
+    run = runs.incremental_run
+    failed = _failed_nodes(run)
+    assert not failed, "incremental dbt run, failed nodes:\n" + "\n".join(failed)
+    assert run.result.ok, run.result.describe()
+    assert run.run_results is not None
+    assert not run.run_results["args"].get("full_refresh")
+    statuses = run.statuses()
+    ran = [
+        node["name"] for node in runs.incremental_models().values() if node["unique_id"] in statuses
+    ]
+    assert ran, "the incremental run ran no incremental model"
+
+
+@pytest.mark.slow
+def test_next_day_changed_the_incremental_facts(runs: IncrementalRuns) -> None:
+    """Otherwise the equality below would prove nothing."""
+    models = runs.incremental_models()
+    assert models, "no incremental model in the project"
+    changed = _differences(
+        runs.original.warehouse,
+        runs.incremental.warehouse,
+        models,
+        ("first build", "incremental build"),
+    )
+    assert changed, (
+        f"the next-day extract ({runs.next_day_extraction_date}) changed no incremental model"
+    )
+
+
+def _tables(warehouse: Path) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute("select table_schema, table_name from information_schema.tables")
+        return {(schema, name) for schema, name in rows.fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_incremental_models_existed_before_the_incremental_run(runs: IncrementalRuns) -> None:
+    """A model the session build did not build ran as a first build, not as an increment: the
+    equality below would then prove nothing about it."""
+    built = _tables(runs.original.warehouse)
+    not_built = sorted(
+        name
+        for name, node in runs.incremental_models().items()
+        if (node["schema"], node["alias"]) not in built
+    )
+    assert not not_built, (
+        f"incremental models absent from the session build, so not tested incrementally:"
+        f" {not_built} (see test_dbt_build.py for why they were not built)"
+    )
+
+
+@pytest.mark.slow
+def test_incremental_equals_full_refresh(runs: IncrementalRuns) -> None:
+    run = runs.full_refresh_run
+    failed = _failed_nodes(run)
+    assert run.result.ok and not failed, (
+        "full-refresh dbt build failed:\n" + "\n".join(failed) + "\n" + run.result.describe()
+    )
+    models = runs.incremental_models()
+    assert models, "no incremental model in the project"
+    differences = _differences(
+        runs.incremental.warehouse,
+        runs.full_refresh.warehouse,
+        models,
+        ("incremental", "full refresh"),
+    )
+    assert not differences, (
+        f"incremental models differ from a full refresh after the next-day extract"
+        f" ({runs.next_day_extraction_date}):\n" + "\n".join(differences)
+    )
+
+
+@pytest.mark.slow
+def test_incremental_rerun_without_new_extract_changes_nothing(runs: IncrementalRuns) -> None:
+    run = runs.rerun_run
+    failed = _failed_nodes(run)
+    assert run.result.ok and not failed, (
+        "re-run failed:\n" + "\n".join(failed) + "\n" + run.result.describe()
+    )
+    models = runs.incremental_models()
+    assert models, "no incremental model in the project"
+    differences = _differences(
+        runs.incremental.warehouse,
+        runs.rerun.warehouse,
+        models,
+        ("first incremental run", "re-run"),
+    )
+    assert not differences, "a re-run with no new extract changed incremental models:\n" + (
+        "\n".join(differences)
+    )
