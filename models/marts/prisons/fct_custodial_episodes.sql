@@ -22,15 +22,9 @@ bookings as (
 
 ),
 
-booking_history as (
+extract_window as (
 
-    select * from {{ ref('stg_nomis__booking_history') }}
-
-),
-
-movements as (
-
-    select * from {{ ref('stg_nomis__movements') }}
+    select * from {{ ref('int_nomis_extracts_summarised') }}
 
 ),
 
@@ -86,21 +80,6 @@ dates as (
 
     select * from {{ ref('dim_date') }}
     where not is_default_member
-
-),
-
-extraction_dates as (
-
-    select max(extraction_date) as extraction_date from movements
-    union all
-    select max(extraction_date) as extraction_date from booking_history
-
-),
-
-as_of as (
-
-    select max(extraction_date) as as_of_date
-    from extraction_dates
 
 ),
 
@@ -163,9 +142,9 @@ episodes as (
             when last_stays.departure_kind = 'RELEASE'
                 then last_stays.ended_at
         end as released_at,
-        as_of.as_of_date
+        extract_window.as_of_date
     from bookings
-    cross join as_of
+    cross join extract_window
     left join last_stays
         on bookings.booking_id = last_stays.booking_id
     left join transfers_counted

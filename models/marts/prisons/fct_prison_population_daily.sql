@@ -9,7 +9,8 @@
 
 {#-
     Periodic snapshot, one row per establishment and day, from the first
-    movement date to the as-of date (the latest NOMIS extraction date). The
+    movement date to the as-of date (the latest NOMIS extraction date, see
+    int_nomis_extracts_summarised). The
     population at the end of a day is a running sum of daily changes (+1 on
     the day a stay starts, -1 on the day it ends) per establishment, so the
     stays are never exploded to days; a stay that began before the first
@@ -56,6 +57,12 @@ booking_history as (
 
 ),
 
+extract_window as (
+
+    select * from {{ ref('int_nomis_extracts_summarised') }}
+
+),
+
 establishment_versions as (
 
     select * from {{ ref('dim_establishment') }}
@@ -80,35 +87,12 @@ stored_days as (
 
 {% endif %}
 
-movement_dates as (
-
-    select
-        min(movement_date) as first_movement_date,
-        max(extraction_date) as last_extraction_date
-    from movements
-
-),
-
-booking_dates as (
-
-    select max(extraction_date) as last_extraction_date
-    from booking_history
-
-),
-
 snapshot_window as (
 
     select
-        movement_dates.first_movement_date as first_snapshot_date,
-        case
-            when
-                booking_dates.last_extraction_date
-                > movement_dates.last_extraction_date
-                then booking_dates.last_extraction_date
-            else movement_dates.last_extraction_date
-        end as as_of_date
-    from movement_dates
-    cross join booking_dates
+        first_movement_date as first_snapshot_date,
+        as_of_date
+    from extract_window
 
 ),
 

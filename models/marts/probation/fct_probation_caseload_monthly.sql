@@ -13,8 +13,9 @@
     named and every month from the first month of the Delius history (the
     month of the earliest termination: orders that ended before it are not
     in the data) to the month of the as-of date (the latest Delius
-    extraction date). An order counts in the unit and order type managing it
-    on the day (int_supervision_periods_derived).
+    extraction date; see int_delius_extracts_summarised). An order counts in
+    the unit and order type managing it on the day
+    (int_supervision_periods_derived).
 
     `active_orders` is the caseload at the end of the month's snapshot date
     (the month end; the as-of date for the current month): a running sum
@@ -55,15 +56,9 @@ event_history as (
 
 ),
 
-terminations as (
+extract_window as (
 
-    select * from {{ ref('stg_delius__terminations') }}
-
-),
-
-requirements as (
-
-    select * from {{ ref('stg_delius__requirements') }}
+    select * from {{ ref('int_delius_extracts_summarised') }}
 
 ),
 
@@ -98,41 +93,13 @@ stored_months as (
 
 {% endif %}
 
-extraction_dates as (
-
-    select max(extraction_date) as extraction_date from event_history
-    union all
-    select max(extraction_date) as extraction_date from terminations
-    union all
-    select max(extraction_date) as extraction_date from requirements
-
-),
-
-history_bounds as (
-
-    select min(termination_date) as first_termination_date
-    from terminations
-
-),
-
-as_of as (
-
-    select max(extraction_date) as as_of_date
-    from extraction_dates
-
-),
-
 snapshot_window as (
 
     select
-        cast(
-            {{ dbt.date_trunc(
-                'month', 'history_bounds.first_termination_date'
-            ) }} as date
-        ) as first_month_start_date,
-        as_of.as_of_date
-    from history_bounds
-    cross join as_of
+        cast({{ dbt.date_trunc('month', 'first_termination_date') }} as date)
+            as first_month_start_date,
+        as_of_date
+    from extract_window
 
 ),
 

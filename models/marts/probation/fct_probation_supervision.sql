@@ -23,21 +23,9 @@ orders as (
 
 ),
 
-event_history as (
+extract_window as (
 
-    select * from {{ ref('stg_delius__event_history') }}
-
-),
-
-terminations as (
-
-    select * from {{ ref('stg_delius__terminations') }}
-
-),
-
-requirements as (
-
-    select * from {{ ref('stg_delius__requirements') }}
+    select * from {{ ref('int_delius_extracts_summarised') }}
 
 ),
 
@@ -97,23 +85,6 @@ dates as (
 
 ),
 
-extraction_dates as (
-
-    select max(extraction_date) as extraction_date from event_history
-    union all
-    select max(extraction_date) as extraction_date from terminations
-    union all
-    select max(extraction_date) as extraction_date from requirements
-
-),
-
-as_of as (
-
-    select max(extraction_date) as as_of_date
-    from extraction_dates
-
-),
-
 orders_keyed as (
 
     select
@@ -154,7 +125,7 @@ orders_keyed as (
         orders.order_length_days as planned_length_days,
         {{ dbt.datediff(
             'orders.order_start_date',
-            'coalesce(orders.termination_date, as_of.as_of_date)',
+            'coalesce(orders.termination_date, extract_window.as_of_date)',
             'day',
         ) }} as actual_days_supervised,
         orders.requirement_count,
@@ -173,7 +144,7 @@ orders_keyed as (
         orders.expected_end_date,
         orders.termination_date
     from orders
-    cross join as_of
+    cross join extract_window
     left join person_records
         on orders.crn = person_records.record_id
     left join persons

@@ -1,0 +1,72 @@
+{#-
+    One row: the window of the Delius data the probation facts are built
+    from. as_of_date is the latest extraction date of any Delius table (the
+    extract the warehouse is as of, even when it delivered no event);
+    first_termination_date is the earliest termination: the curated history
+    holds only orders that ended on or after its start, so the monthly
+    caseload starts in that month (earlier months would undercount).
+-#}
+
+with
+
+event_history as (
+
+    select * from {{ ref('stg_delius__event_history') }}
+
+),
+
+terminations as (
+
+    select * from {{ ref('stg_delius__terminations') }}
+
+),
+
+requirements as (
+
+    select * from {{ ref('stg_delius__requirements') }}
+
+),
+
+offender_history as (
+
+    select * from {{ ref('stg_delius__offender_history') }}
+
+),
+
+extraction_dates as (
+
+    select max(extraction_date) as extraction_date from event_history
+    union all
+    select max(extraction_date) as extraction_date from terminations
+    union all
+    select max(extraction_date) as extraction_date from requirements
+    union all
+    select max(extraction_date) as extraction_date from offender_history
+
+),
+
+termination_dates as (
+
+    select min(termination_date) as first_termination_date
+    from terminations
+
+),
+
+as_of as (
+
+    select max(extraction_date) as as_of_date
+    from extraction_dates
+
+),
+
+final as (
+
+    select
+        as_of.as_of_date,
+        termination_dates.first_termination_date
+    from as_of
+    cross join termination_dates
+
+)
+
+select * from final
