@@ -15,7 +15,15 @@ manifest objects:
 - ``check_exposure_depends_only_on_marts``: exposures read marts only;
 - ``check_model_properties_file_named_for_folder``: a model is described in
   ``_<folder>__models.yml`` beside it;
-- ``check_model_with_on_its_own_line``: ``with`` stands alone on its line.
+- ``check_model_with_on_its_own_line``: ``with`` stands alone on its line;
+- ``check_source_freshness_has_loaded_at_field``: a source table with
+  freshness thresholds also says which column holds the load time;
+- ``check_fact_foreign_keys_tested``: every foreign key (``*_key``, not the
+  fact's own primary key) of a fact has a ``relationships`` (or
+  ``relationships_where``) test;
+- ``check_scd2_model_ranges_tested``: a model with ``valid_from``,
+  ``valid_to`` and ``is_current`` is tested with
+  ``mutually_exclusive_ranges`` and ``one_current_row_per_key``.
 
 dbt-bouncer loads custom checks from the files under its
 ``custom_checks_dir`` (``.ci/dbt_bouncer_checks/``): the one file there calls
@@ -182,6 +190,88 @@ def check_model_with_on_its_own_line(model: Any) -> None:
         fail(f"`{model.name}` line {line}: put `with` on its own line, then the first CTE.")
 
 
+def check_source_freshness_has_loaded_at_field(source: Any) -> None:
+    """A source table with freshness thresholds names its ``loaded_at_field``.
+
+    dbt-bouncer's ``check_source_freshness_populated`` checks the thresholds;
+    without a ``loaded_at_field`` (or ``loaded_at_query``) ``dbt source
+    freshness`` skips the table silently.
+    """
+    config = getattr(source, "config", None)
+    loaded_at = (
+        getattr(source, "loaded_at_field", None)
+        or getattr(config, "loaded_at_field", None)
+        or getattr(source, "loaded_at_query", None)
+        or getattr(config, "loaded_at_query", None)
+    )
+    if not loaded_at:
+        fail(
+            f"Source `{source.source_name}.{source.name}` has no `loaded_at_field`: "
+            "name the column holding the load time so freshness is checked."
+        )
+
+
+RELATIONSHIP_TESTS = frozenset({"relationships", "relationships_where"})
+
+
+def _tested_columns(tests: Iterable[Any], names: frozenset[str]) -> set[str]:
+    return {
+        str(test.column_name).lower()
+        for test in tests
+        if _test_name(test) in names and getattr(test, "column_name", None)
+    }
+
+
+def check_fact_foreign_keys_tested(
+    model: Any, ctx: Any, *, key_pattern: str = r"_key$", fact_prefix: str = "fct_"
+) -> None:
+    """Every foreign key of a fact has a ``relationships`` test to its dimension.
+
+    A foreign key is a column matching ``key_pattern`` other than the fact's
+    own primary key (a column tested unique and not null).
+    ``relationships_where`` counts too (a key that applies to some rows only).
+    """
+    if not str(model.name).startswith(fact_prefix):
+        return
+    tests = ctx.tests_by_attached_node.get(model.unique_id, [])
+    own_keys = set(primary_key_columns(model, tests))
+    tested = _tested_columns(tests, RELATIONSHIP_TESTS)
+    pattern = re.compile(key_pattern)
+    untested = sorted(
+        name
+        for name in (str(column).lower() for column in (model.columns or {}))
+        if pattern.search(name) and name not in own_keys and name not in tested
+    )
+    if untested:
+        fail(
+            f"`{model.name}` has foreign keys without a `relationships` test to "
+            f"their dimension: {', '.join(untested)}."
+        )
+
+
+SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
+SCD2_TESTS = ("mutually_exclusive_ranges", "one_current_row_per_key")
+
+
+def check_scd2_model_ranges_tested(model: Any, ctx: Any) -> None:
+    """An SCD2 model's versions do not overlap and one is current per key.
+
+    A model whose columns include ``valid_from``, ``valid_to`` and
+    ``is_current`` must carry both a ``mutually_exclusive_ranges`` and a
+    ``one_current_row_per_key`` test.
+    """
+    columns = {str(name).lower() for name in (model.columns or {})}
+    if not all(column in columns for column in SCD2_COLUMNS):
+        return
+    names = {_test_name(test) for test in ctx.tests_by_attached_node.get(model.unique_id, [])}
+    missing = [name for name in SCD2_TESTS if name not in names]
+    if missing:
+        fail(
+            f"`{model.name}` is SCD2 (valid_from, valid_to, is_current) but has no "
+            f"{' and no '.join(f'`{name}`' for name in missing)} test."
+        )
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "DT001": check_model_primary_key_tested,
     "DT002": check_source_in_own_staging_folder,
@@ -189,6 +279,9 @@ CHECKS: dict[str, Callable[..., None]] = {
     "DT004": check_exposure_depends_only_on_marts,
     "DT005": check_model_with_on_its_own_line,
     "DT006": check_model_properties_file_named_for_folder,
+    "DT007": check_source_freshness_has_loaded_at_field,
+    "DT008": check_fact_foreign_keys_tested,
+    "DT009": check_scd2_model_ranges_tested,
 }
 
 

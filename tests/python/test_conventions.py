@@ -75,10 +75,69 @@ def properties(name: str, key: str = "id", tests: str = "[unique, not_null]") ->
     """
 
 
+# A staging current-state view: the SCD2 metadata columns, one row per key.
+GOOD_BOOKINGS = """
+  - name: stg_nomis__bookings
+    description: Periods in custody, current version, one row per id.
+    columns:
+      - {name: id, description: The key., data_tests: [unique, not_null]}
+      - {name: valid_from, description: Start of the version.}
+      - {name: valid_to, description: End of the version.}
+      - {name: is_current, description: The current version.}
+"""
+
+# A mart under contract: typed, described; facts test each foreign key.
+GOOD_MARTS = """
+  - name: fct_prison_movements
+    description: One row per movement.
+    config: {contract: {enforced: true}}
+    columns:
+      - name: movement_key
+        description: The fact's own key.
+        data_type: varchar
+        data_tests: [unique, not_null]
+      - name: establishment_key
+        description: Where the movement happened.
+        data_type: varchar
+        data_tests:
+          - relationships:
+              arguments: {to: ref('dim_establishment'), field: establishment_key}
+      - name: release_date_key
+        description: Release date, for releases only.
+        data_type: varchar
+        data_tests:
+          - relationships_where:
+              arguments:
+                to: ref('dim_establishment')
+                field: establishment_key
+                from_condition: release_date_key <> '-3'
+  - name: dim_establishment
+    description: Prisons, SCD2, one row per establishment version.
+    config: {contract: {enforced: true}}
+    data_tests:
+      - mutually_exclusive_ranges:
+          arguments:
+            lower_bound_column: valid_from
+            upper_bound_column: valid_to
+            partition_by: establishment_code
+      - one_current_row_per_key:
+          arguments: {key_columns: establishment_code}
+    columns:
+      - name: establishment_key
+        description: The key of the version.
+        data_type: varchar
+        data_tests: [unique, not_null]
+      - {name: establishment_code, description: Natural key., data_type: varchar}
+      - {name: valid_from, description: Start of the version., data_type: timestamp}
+      - {name: valid_to, description: End of the version., data_type: timestamp}
+      - {name: is_current, description: The current version., data_type: boolean}
+"""
+
 GOOD_PATHS = (
     "models/staging/nomis/stg_nomis__movements",
     "models/staging/nomis/stg_nomis__bookings",
     "models/marts/prisons/fct_prison_movements",
+    "models/marts/prisons/dim_establishment",
 )
 GOOD_MODELS = {path.rsplit("/", 1)[1] for path in GOOD_PATHS}
 
@@ -89,11 +148,27 @@ PROJECT = {
         sources:
           - name: nomis
             description: Prisons.
+            config:
+              freshness: &thresholds
+                warn_after: {count: 2, period: day}
+                error_after: {count: 3, period: day}
             tables:
-              - {name: movements, description: Movements in and out of prisons.}
-              - {name: bookings, description: Periods in custody.}
+              - name: movements
+                description: Movements in and out of prisons.
+                config: {loaded_at_field: _extracted_at}
+              - name: bookings
+                description: Periods in custody.
+                config: {loaded_at_field: _extracted_at}
+              # No thresholds.
+              - name: releases
+                description: Releases, never checked for freshness.
+                config: {loaded_at_field: _extracted_at, freshness: null}
+              # Thresholds but no column to read them from.
+              - name: transfers
+                description: Transfers between prisons.
           - name: delius
             description: Probation, declared in the wrong folder.
+            config: {loaded_at_field: _extracted_at, freshness: *thresholds}
             tables:
               - {name: offenders, description: People on probation.}
     """,
@@ -114,7 +189,7 @@ PROJECT = {
     ),
     "models/staging/nomis/_nomis__models.yml": "version: 2\nmodels:\n"
     + dedent(properties("stg_nomis__movements"))
-    + dedent(properties("stg_nomis__bookings"))
+    + dedent(GOOD_BOOKINGS)
     + dedent(properties("stg_delius__offenders"))
     + dedent(properties("stg_nomis__movements_with_offenders"))
     + dedent(properties("stg_nomis__movement_reasons", tests="[unique]")),
@@ -123,8 +198,36 @@ PROJECT = {
         "source('nomis', 'movements')"
     ),
     "models/intermediate/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
-    + dedent(properties("int_movements_sourced")),
+    + dedent(properties("int_movements_sourced"))
+    + dedent(
+        """
+  - name: int_establishments_versioned
+    description: Establishment versions.
+    data_tests:
+      - mutually_exclusive_ranges:
+          arguments:
+            lower_bound_column: valid_from
+            upper_bound_column: valid_to
+            partition_by: establishment_code
+    columns:
+      - {name: establishment_code, description: Natural key.}
+      - {name: valid_from, description: Start of the version.}
+      - {name: valid_to, description: End of the version.}
+      - {name: is_current, description: The current version.}
+      - name: establishment_version_key
+        description: The key.
+        data_tests: [unique, not_null]
+"""
+    ),
     "models/marts/prisons/fct_prison_movements.sql": model_sql("ref('stg_nomis__movements')"),
+    "models/marts/prisons/dim_establishment.sql": model_sql("ref('stg_nomis__bookings')"),
+    # Under contract, but a column without type, one without description, a
+    # foreign key without relationships test.
+    "models/marts/prisons/fct_prison_discharges.sql": model_sql("ref('stg_nomis__movements')"),
+    # SCD2 with overlapping ranges tested, but not one current row per key.
+    "models/intermediate/prisons/int_establishments_versioned.sql": model_sql(
+        "ref('stg_nomis__bookings')"
+    ),
     # A mart reads a source.
     "models/marts/prisons/fct_prison_receptions.sql": model_sql("source('nomis', 'movements')"),
     # No layer prefix.
@@ -154,7 +257,26 @@ PROJECT = {
     "models/marts/_marts__models.yml": "version: 2\nmodels:\n"
     + dedent(properties("fct_prison_admissions")),
     "models/marts/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
-    + dedent(properties("fct_prison_movements"))
+    + dedent(GOOD_MARTS)
+    + dedent(
+        """
+  - name: fct_prison_discharges
+    description: One row per discharge.
+    config: {contract: {enforced: true}}
+    columns:
+      - name: discharge_key
+        description: The fact's own key.
+        data_type: varchar
+        data_tests: [unique, not_null]
+      - name: establishment_key
+        description: Discharging prison.
+        data_type: varchar
+      - name: discharge_reason
+        data_type: varchar
+      - name: discharged_on
+        description: Discharge date.
+"""
+    )
     + dedent(properties("fct_prison_receptions"))
     + dedent(properties("prison_movement_summary"))
     + dedent(properties("fct_prison_releases"))
@@ -190,6 +312,21 @@ EXPECTED = {
     ("check_model_does_not_use_cartesian_join", "fct_prison_releases"),
     ("check_model_with_on_its_own_line", "fct_prison_releases"),
     ("check_model_properties_file_named_for_folder", "fct_prison_admissions"),
+    ("check_model_has_contracts_enforced", "fct_prison_transfers"),
+    ("check_model_columns_have_types", "fct_prison_discharges"),
+    ("check_model_column_description_populated", "fct_prison_discharges"),
+    ("check_fact_foreign_keys_tested", "fct_prison_discharges"),
+    ("check_scd2_model_ranges_tested", "int_establishments_versioned"),
+    ("check_source_freshness_populated", "nomis.releases"),
+    ("check_source_freshness_has_loaded_at_field", "nomis.transfers"),
+}
+
+# What a failure must name (beyond the model): the offending columns, tests.
+EXPECTED_DETAIL = {
+    ("check_model_columns_have_types", "fct_prison_discharges"): ["discharged_on"],
+    ("check_model_column_description_populated", "fct_prison_discharges"): ["discharge_reason"],
+    ("check_fact_foreign_keys_tested", "fct_prison_discharges"): ["establishment_key"],
+    ("check_scd2_model_ranges_tested", "int_establishments_versioned"): ["one_current_row_per_key"],
 }
 
 
@@ -231,6 +368,26 @@ def test_each_broken_convention_is_named_with_its_model(
     )
 
 
+@pytest.mark.parametrize(("check", "resource"), sorted(EXPECTED_DETAIL))
+def test_each_coverage_failure_names_what_is_missing(
+    result: subprocess.CompletedProcess[str], check: str, resource: str
+) -> None:
+    lines = [
+        line for line in failure_lines(result) if f" {check}: " in line and f"`{resource}`" in line
+    ]
+    assert lines, f"{check} did not report {resource}"
+    for detail in EXPECTED_DETAIL[(check, resource)]:
+        assert detail in lines[0], lines[0]
+
+
+def test_a_fact_own_key_is_not_a_foreign_key(
+    result: subprocess.CompletedProcess[str],
+) -> None:
+    lines = [line for line in failure_lines(result) if " check_fact_foreign_keys_tested: " in line]
+    assert lines, result.stdout
+    assert not [line for line in lines if "discharge_key" in line], "\n".join(lines)
+
+
 def test_models_that_follow_the_conventions_are_not_reported(
     result: subprocess.CompletedProcess[str],
 ) -> None:
@@ -239,6 +396,10 @@ def test_models_that_follow_the_conventions_are_not_reported(
     for model in GOOD_MODELS:
         assert not [line for line in lines if f"`{model}`" in line], "\n".join(lines)
     assert not [line for line in lines if "`prison_dashboard`" in line]
+    for source in ("nomis.movements", "nomis.bookings", "delius.offenders"):
+        assert not [line for line in lines if f"`{source}`" in line and "freshness" in line], (
+            "\n".join(lines)
+        )
 
 
 def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
@@ -249,18 +410,19 @@ def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
         sources:
           - name: nomis
             description: Prisons.
+            config:
+              loaded_at_field: _extracted_at
+              freshness:
+                warn_after: {count: 2, period: day}
+                error_after: {count: 3, period: day}
             tables:
               - {name: movements, description: Movements in and out of prisons.}
               - {name: bookings, description: Periods in custody.}
     """
     good["models/staging/nomis/_nomis__models.yml"] = (
-        "version: 2\nmodels:\n"
-        + dedent(properties("stg_nomis__movements"))
-        + dedent(properties("stg_nomis__bookings"))
+        "version: 2\nmodels:\n" + dedent(properties("stg_nomis__movements")) + dedent(GOOD_BOOKINGS)
     )
-    good["models/marts/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(
-        properties("fct_prison_movements")
-    )
+    good["models/marts/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(GOOD_MARTS)
     good["models/marts/_exposures.yml"] = """
         version: 2
         exposures:
