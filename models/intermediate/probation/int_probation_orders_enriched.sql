@@ -2,9 +2,11 @@
     One row per Delius event (a probation order or licence), in its current
     version, with what the facts need about it:
 
-    - its termination: the earliest termination row of the event; when none
-      has arrived yet but the event's status is TERMINATED, the date of the
-      first TERMINATED version (the reason is then unknown);
+    - its termination: the earliest termination row of the event dated on or
+      before the as-of date (a termination dated after it has not happened
+      yet: staging flags it); when none has arrived yet but the event's
+      status is TERMINATED, the date of the first TERMINATED version (the
+      reason is then unknown);
     - its requirements summarised by type (unpaid work hours, RAR days,
       curfew months; flags for the treatment requirements);
     - lineage for incremental facts: the earliest order start date over the
@@ -12,7 +14,8 @@
       termination of the event.
 
     Soft-deleted events are kept, flagged, so incremental facts see the
-    deletion; facts leave them out.
+    deletion; facts leave them out. Versions without an event id cannot be
+    told apart and are left out (staging's not_null test reports them).
 -#}
 
 with
@@ -35,10 +38,25 @@ requirements as (
 
 ),
 
+extract_window as (
+
+    select * from {{ ref('int_delius_extracts_summarised') }}
+
+),
+
 current_events as (
 
     select * from event_history
-    where is_current
+    where is_current and event_id is not null
+
+),
+
+effective_terminations as (
+
+    select terminations.*
+    from terminations
+    cross join extract_window
+    where terminations.termination_date <= extract_window.as_of_date
 
 ),
 
@@ -53,7 +71,7 @@ terminations_ranked as (
             partition by event_id
             order by termination_date asc, termination_id asc
         ) as termination_rank
-    from terminations
+    from effective_terminations
 
 ),
 
