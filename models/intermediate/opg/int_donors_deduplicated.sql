@@ -3,8 +3,8 @@
     details on each application, so a donor with several applications has
     them several times; this keeps one set, type 1 (as they are now): the
     details on the donor's latest application, preferring applications that
-    are not soft-deleted, then the latest received date, the latest version
-    and the highest lpa_id. A date of birth flagged invalid in staging is
+    are not soft-deleted, then the latest received date (a missing one
+    last), the latest version and the highest lpa_id. A date of birth flagged invalid in staging is
     left out; the year of birth then comes from the latest application with
     a valid one.
 
@@ -34,6 +34,7 @@ applications_ranked as (
             partition by donor_id
             order by
                 case when is_deleted then 1 else 0 end asc,
+                case when received_date is null then 1 else 0 end asc,
                 received_date desc,
                 valid_from desc,
                 lpa_id desc
