@@ -30,6 +30,13 @@ renamed as (
         -- booleans
         cast(_is_current as {{ dbt.type_boolean() }}) as source_is_current,
         cast(_is_deleted as {{ dbt.type_boolean() }}) as is_deleted,
+        (
+            {{ is_unparseable('donor_date_of_birth', 'date') }}
+            or {{ is_unparseable('received_date', 'date') }}
+            or {{ is_unparseable('registered_date', 'date') }}
+            or {{ is_unparseable('rejected_date', 'date') }}
+            or {{ is_unparseable('withdrawn_date', 'date') }}
+        ) as has_malformed_dates,
 
         -- dates
         {{ dbt.safe_cast('donor_date_of_birth', 'date') }}
@@ -101,6 +108,7 @@ final as (
         -- booleans
         with_postcode_area.is_current,
         with_postcode_area.is_deleted,
+        with_postcode_area.has_malformed_dates,
         {{ is_date_of_birth_invalid(
             'with_postcode_area.donor_date_of_birth',
             'with_postcode_area.extraction_date',
