@@ -153,7 +153,7 @@ def generate(
                 else as_of or _yesterday()
             )
             injector = faults.FaultInjector(
-                fault, "next-day" if next_day_ else "backfill", extraction_date
+                fault, "next-day" if next_day_ else "backfill", extraction_date, data_dir
             )
         except (faults.FaultError, ManifestError) as exc:
             raise click.ClickException(str(exc)) from None

@@ -22,9 +22,11 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from derived_tables.generator.manifest import read_manifest, write_manifest_atomically
 from derived_tables.generator.schema import TableSpec, spec
+from derived_tables.generator.writer import extracted_at
 
 Mode = Literal["backfill", "next-day"]
 BOTH: tuple[Mode, ...] = ("backfill", "next-day")
@@ -49,6 +51,7 @@ class FaultState:
     """What one run of a fault has done so far (written from the writer thread only)."""
 
     extraction_date: dt.date
+    data_dir: Path | None = None  # the existing data (next-day runs)
     keys: list[str] = field(default_factory=list)
     chosen: set[str] = field(default_factory=set)
     rows: int = 0
@@ -210,20 +213,76 @@ def _orphan_foreign_keys(fault: Fault, state: FaultState, table: pa.Table) -> pa
 
 
 def _late_arriving_rows(fault: Fault, state: FaultState, table: pa.Table) -> pa.Table:
-    # A first hearing is never moved: it would come before the charge.
-    eligible = pc.fill_null(pc.not_equal(table.column("hearing_type_code"), "FIRST"), False)
-    _pick(fault, state, table, eligible)
-    if not state.started:
+    # On the table's last (empty) batch: hearings held 3 to 5 weeks ago that no extract has
+    # delivered, arriving now. Each is a mention hearing adjourned on the day of an earlier,
+    # delivered hearing of the same case (never a first hearing: the case was open then).
+    if table.num_rows or state.started or state.data_dir is None:
         return table
-    assert fault.column is not None
-    table, changed = _replace_where(
-        table,
-        fault.column,
-        _entity_mask(fault, state, table),
-        lambda old, row: old - dt.timedelta(days=LATE_DAYS) if old is not None else old,
+    history = _delivered_rows(state.data_dir, fault.spec)
+    if history is None:
+        return table
+    held_before = state.extraction_date - dt.timedelta(days=LATE_DAYS)
+    held_after = held_before - dt.timedelta(days=14)
+    dates = history.column("hearing_date")
+    eligible = pc.and_(
+        pc.and_(
+            pc.greater_equal(dates, pa.scalar(held_after, pa.date32())),
+            pc.less_equal(dates, pa.scalar(held_before, pa.date32())),
+        ),
+        pc.not_equal(history.column("hearing_type_code"), "FIRST"),
     )
-    state.rows += changed
-    return table
+    history = history.filter(pc.fill_null(eligible, False))
+    history = history.take(pc.sort_indices(history, [(fault.key, "ascending")]))
+    picked = _positions(list(range(history.num_rows)), fault.n_rows)
+    if not picked:
+        return table
+    originals = history.take(pa.array(picked, pa.int64()))
+    taken = set(_delivered_keys(state.data_dir, fault.spec))
+    new_ids = []
+    for original in originals.column(fault.key).to_pylist():
+        number = int(original[3:])
+        candidate = f"HRG{(number + 5_000_000_000) % 10_000_000_000:010d}"
+        while candidate in taken or candidate in new_ids:
+            number += 1
+            candidate = f"HRG{(number + 5_000_000_000) % 10_000_000_000:010d}"
+        new_ids.append(candidate)
+    n = len(new_ids)
+    late = pa.table(
+        {
+            "hearing_id": pa.array(new_ids, pa.string()),
+            "case_id": originals.column("case_id"),
+            "court_code": originals.column("court_code"),
+            "hearing_type_code": pa.array(["MENTION"] * n, pa.string()),
+            "hearing_status_code": pa.array(["ADJOURNED"] * n, pa.string()),
+            "hearing_date": originals.column("hearing_date"),
+            "listed_minutes": pa.array([10] * n, pa.int32()),
+            "_extracted_at": pa.array(
+                [extracted_at(state.extraction_date) * 1_000_000] * n, pa.timestamp("us")
+            ),
+        },
+        schema=fault.spec.arrow_schema,
+    )
+    for key in new_ids:
+        state.chosen.add(key)
+        state.keys.append(key)
+    state.rows += n
+    return late
+
+
+def _delivered_rows(data_dir: Path, table_spec: TableSpec) -> pa.Table | None:
+    """Every row of a curated table already in ``data_dir`` (contract schema), or None."""
+    files = sorted((data_dir / table_spec.system / table_spec.name).glob("*/*.parquet"))
+    tables = [pq.read_table(path, schema=table_spec.arrow_schema) for path in files]
+    return pa.concat_tables(tables) if tables else None
+
+
+def _delivered_keys(data_dir: Path, table_spec: TableSpec) -> list[str]:
+    files = sorted((data_dir / table_spec.system / table_spec.name).glob("*/*.parquet"))
+    return [
+        key
+        for path in files
+        for key in pq.read_table(path, columns=[table_spec.key]).column(0).to_pylist()
+    ]
 
 
 def _malformed_dates(fault: Fault, state: FaultState, table: pa.Table) -> pa.Table:
@@ -279,7 +338,9 @@ def _added_column(fault: Fault, state: FaultState, table: pa.Table) -> pa.Table:
     # Welsh for every seventh row, English otherwise: deterministic, plausible.
     values = ["CY" if (first + i) % 7 == 0 else "EN" for i in range(table.num_rows)]
     position = table.schema.get_field_index("_extracted_at")
-    return table.add_column(position, pa.field(fault.column, pa.string()), pa.array(values))
+    return table.add_column(
+        position, pa.field(fault.column, pa.string()), pa.array(values, pa.string())
+    )
 
 
 def _empty_extract(fault: Fault, state: FaultState, table: pa.Table) -> pa.Table:
@@ -343,7 +404,7 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault(
             "late-arriving-rows",
-            f"3 hearings (not first ones) arrive {LATE_DAYS} days late",
+            f"3 hearings held {LATE_DAYS}+ days ago, never delivered, arrive now",
             "common_platform.hearings",
             "hearing_date",
             3,
@@ -397,7 +458,7 @@ FAULTS: dict[str, Fault] = {
         Fault(
             "empty-extract",
             "no rows at all in the extract (a failed feed)",
-            "sirius.lpa_applications",
+            "sirius.attorneys",
             None,
             0,
             _empty_extract,
@@ -477,7 +538,9 @@ class FaultReport:
 class FaultInjector:
     """The :data:`TableHook` of a faulty run: passes every table through, faults one."""
 
-    def __init__(self, name: str, mode: Mode, extraction_date: dt.date) -> None:
+    def __init__(
+        self, name: str, mode: Mode, extraction_date: dt.date, data_dir: Path | None = None
+    ) -> None:
         self.fault = get_fault(name)
         if mode not in self.fault.modes:
             raise FaultError(
@@ -485,7 +548,7 @@ class FaultInjector:
                 "extract, which a backfill (one extract of all history) cannot have"
             )
         self.mode = mode
-        self.state = FaultState(extraction_date)
+        self.state = FaultState(extraction_date, data_dir if mode == "next-day" else None)
 
     def __call__(self, table_spec: TableSpec, table: pa.Table) -> pa.Table:
         if table_spec.qualified_name != self.fault.table:

@@ -6,8 +6,11 @@ row groups have a fixed size and the files a fixed maximum size, so the same row
 the same bytes. The caller moves the finished partitions into place (see :mod:`output`).
 
 Each batch passes through one :data:`TableHook` before it is written: the identity by default,
-and the place where a later ``--fault`` option can inject named faults (duplicates, orphan keys,
-null keys, malformed dates...) without touching the generator.
+and the place where ``--fault`` injects named faults (duplicates, orphan keys, null keys,
+malformed dates...; see :mod:`faults`) without touching the generator. A hook other than the
+default also sees one last, empty batch of every table before its partition is finished, so a
+fault can add rows to a table that had none in the extract; the hook may change the schema (a
+dropped, retyped or added column), and the files are then written with the hook's schema.
 """
 
 from __future__ import annotations
@@ -175,6 +178,14 @@ class PartitionWriter:
             state.part += 1
 
     def _finish(self, state: _TableState, write_empty: bool) -> None:
+        if self.hook is not no_faults:
+            # One last, empty batch: a fault may add rows to a table without rows this time.
+            extra = self.hook(state.spec, state.spec.arrow_schema.empty_table())
+            if extra.num_rows:
+                state.buffer.append(extra)
+                state.buffered += extra.num_rows
+                while state.buffered >= ROW_GROUP_SIZE:
+                    self._flush(state, ROW_GROUP_SIZE)
         if state.buffered:
             self._flush(state, state.buffered)
         if state.writer is not None:
