@@ -697,6 +697,39 @@ def test_backfill_fault_changes_only_its_table_and_is_recorded(
     assert _file_hashes(again / "data") == files, "the same fault gave other bytes"
 
 
+@pytest.fixture(scope="module")
+def good_backfill(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("faults_good_backfill")
+    result = _backfill(root)
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.mark.parametrize("name", [name for name, fault in FAULTS.items() if fault.redeliver])
+def test_next_day_fault_goes_into_the_new_extract_only(
+    name: str, good_backfill: Path, tmp_path: Path
+) -> None:
+    """The good data's next day has no rows at this scale: the fault re-delivers a few rows
+    already delivered and faults them, in the new partition only."""
+    shutil.copytree(good_backfill, tmp_path, dirs_exist_ok=True)
+    before = _file_hashes(tmp_path / "data")
+    result = _generate(
+        "--next-day", "--fault", name,
+        "--out", str(tmp_path / "data"), "--truth-out", str(tmp_path / "truth"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    after = _file_hashes(tmp_path / "data")
+    assert all(after.get(path) == digest for path, digest in before.items())
+    fault = FAULTS[name]
+    new = sorted(set(after) - set(before))
+    folder = "/".join(fault.table.split(".")) + f"/extraction_date={NEXT_DAY.isoformat()}/"
+    assert new and all(path.startswith(folder) for path in new), new
+    entry = json.loads((tmp_path / "data" / "_manifest.json").read_text())["faults"][-1]
+    assert (entry["fault"], entry["mode"]) == (name, "next-day"), entry
+    assert entry["extraction_date"] == NEXT_DAY.isoformat() and entry["rows"] > 0, entry
+    assert entry["redelivered_rows"] > 0 and "delivered again" in result.output
+
+
 def test_next_day_faults_are_recorded_after_earlier_ones(tmp_path: Path) -> None:
     assert _backfill(tmp_path, "--fault", "exact-duplicates").exit_code == 0
     late = _generate(

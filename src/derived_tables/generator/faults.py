@@ -6,7 +6,10 @@ A fault is injected into otherwise good data through the writer's one
 touches a known small number of rows, and is deterministic: the same data and the same fault
 always give the same bytes. Rows are picked at evenly spaced positions of the first batch of
 the table that has eligible rows; for a versioned table the fault follows the picked entities
-into every version (and every later batch), so an entity is never half faulty.
+into every version (and every later batch), so an entity is never half faulty. In a next-day
+run whose extract has no row of the fault's table, the fault re-delivers a few rows already
+delivered (every version of a few entities, as source systems re-deliver) and faults those,
+so that a fault can be injected into any extract at any scale.
 
 What the dbt project does with each fault is documented in ``docs/data-quality.md`` ("Bad
 input: what happens to each fault") and proved by ``tests/python/test_faults.py``.
@@ -56,6 +59,7 @@ class FaultState:
     chosen: set[str] = field(default_factory=set)
     rows: int = 0
     batches: int = 0
+    redelivered: int = 0
 
     @property
     def started(self) -> bool:
@@ -77,7 +81,7 @@ class Fault:
     n_rows: int
     apply: Apply
     modes: tuple[Mode, ...] = BOTH
-    schema_change: bool = False
+    redeliver: bool = True  # next day without rows of the table: fault re-delivered rows
 
     @property
     def spec(self) -> TableSpec:
@@ -269,6 +273,33 @@ def _late_arriving_rows(fault: Fault, state: FaultState, table: pa.Table) -> pa.
     return late
 
 
+def _redelivered(fault: Fault, state: FaultState) -> pa.Table:
+    """Rows already delivered, delivered again with this extract's ``_extracted_at``: every
+    version, as last delivered, of a few entities (evenly spaced by key), enough for the fault.
+    Empty when nothing was delivered before."""
+    assert state.data_dir is not None
+    table_spec = fault.spec
+    history = _delivered_rows(state.data_dir, table_spec)
+    if history is None or history.num_rows == 0:
+        return table_spec.arrow_schema.empty_table()
+    keys = sorted({k for k in history.column(fault.key).to_pylist() if k is not None})
+    chosen = {keys[i] for i in _positions(list(range(len(keys))), max(fault.n_rows, 3))}
+    rows = history.filter(pc.is_in(history.column(fault.key), pa.array(sorted(chosen))))
+    identity = [fault.key, "_valid_from"] if table_spec.is_versioned else [fault.key]
+    latest: dict[tuple[Any, ...], int] = {}
+    stamps = rows.column("_extracted_at").to_pylist()
+    columns = [rows.column(name).to_pylist() for name in identity]
+    for row, stamp in enumerate(stamps):
+        row_key = tuple(column[row] for column in columns)
+        if row_key not in latest or stamp > stamps[latest[row_key]]:
+            latest[row_key] = row
+    rows = rows.take(pa.array(sorted(latest.values(), key=lambda r: (columns[0][r], r))))
+    stamp = pa.array(
+        [extracted_at(state.extraction_date) * 1_000_000] * rows.num_rows, pa.timestamp("us")
+    )
+    return _set_column(rows, "_extracted_at", stamp)
+
+
 def _delivered_rows(data_dir: Path, table_spec: TableSpec) -> pa.Table | None:
     """Every row of a curated table already in ``data_dir`` (contract schema), or None."""
     files = sorted((data_dir / table_spec.system / table_spec.name).glob("*/*.parquet"))
@@ -410,6 +441,7 @@ FAULTS: dict[str, Fault] = {
             3,
             _late_arriving_rows,
             modes=("next-day",),
+            redeliver=False,
         ),
         Fault(
             "malformed-dates",
@@ -418,7 +450,6 @@ FAULTS: dict[str, Fault] = {
             "received_date",
             3,
             _malformed_dates,
-            schema_change=True,
         ),
         Fault(
             "future-dates",
@@ -435,7 +466,6 @@ FAULTS: dict[str, Fault] = {
             "establishment_code",
             0,
             _dropped_column,
-            schema_change=True,
         ),
         Fault(
             "retyped-column",
@@ -444,7 +474,6 @@ FAULTS: dict[str, Fault] = {
             "fine_amount",
             0,
             _retyped_column,
-            schema_change=True,
         ),
         Fault(
             "added-column",
@@ -453,7 +482,6 @@ FAULTS: dict[str, Fault] = {
             "correspondence_language_code",
             0,
             _added_column,
-            schema_change=True,
         ),
         Fault(
             "empty-extract",
@@ -462,6 +490,7 @@ FAULTS: dict[str, Fault] = {
             None,
             0,
             _empty_extract,
+            redeliver=False,
         ),
         Fault(
             "invalid-characters",
@@ -501,6 +530,7 @@ class FaultReport:
     key: str
     rows: int
     keys: tuple[str, ...]
+    redelivered: int = 0
 
     @property
     def injected(self) -> bool:
@@ -519,6 +549,7 @@ class FaultReport:
             "rows": self.rows,
             "key": self.key,
             "keys": list(self.keys),
+            "redelivered_rows": self.redelivered,
         }
 
     def describe(self) -> str:
@@ -530,6 +561,11 @@ class FaultReport:
             f"  column: {self.column or '(whole rows)'}",
             f"  rows:   {self.rows:,}",
         ]
+        if self.redelivered:
+            lines.append(
+                f"  (the extract had no rows of {self.table}: {self.redelivered:,} rows already "
+                "delivered were delivered again, and faulted)"
+            )
         if self.keys:
             lines.append(f"  {self.key} of the faulted rows: {', '.join(self.keys)}")
         return "\n".join(lines)
@@ -553,6 +589,16 @@ class FaultInjector:
     def __call__(self, table_spec: TableSpec, table: pa.Table) -> pa.Table:
         if table_spec.qualified_name != self.fault.table:
             return table
+        if (
+            table.num_rows == 0
+            and self.fault.redeliver
+            and self.state.rows == 0
+            and self.state.data_dir is not None
+        ):
+            # The table's last batch, and the extract had none of its rows: re-deliver a few
+            # rows already delivered (as source systems do) and fault those.
+            table = _redelivered(self.fault, self.state)
+            self.state.redelivered = table.num_rows
         result = self.fault.apply(self.fault, self.state, table)
         self.state.batches += 1
         return result
@@ -570,6 +616,7 @@ class FaultInjector:
             key=fault.key,
             rows=self.state.rows,
             keys=tuple(k for k in self.state.keys if k != "*"),
+            redelivered=self.state.redelivered,
         )
 
 
