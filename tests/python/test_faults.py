@@ -461,6 +461,12 @@ def check_exact_duplicates(o: Outcome) -> None:
             f"where movement_id in ({in_list(ids)}) group by movement_id"
         )
         assert sorted(counts) == sorted((i, 1) for i in ids), f"{relation}: {counts}"
+    # rows in = rows out + rows de-duplicated, at each hop
+    files = o.workspace.data / "nomis" / "movements" / "*" / "*.parquet"
+    delivered = o.query(f"select count(*) from read_parquet('{files}')")[0][0]
+    staged = o.query("select count(*) from staging.stg_nomis__movements")[0][0]
+    in_fact = o.query("select count(*) from prisons.fct_prison_movements")[0][0]
+    assert delivered == staged + 3 == in_fact + 3, (delivered, staged, in_fact)
     reconciled(o)
 
 
