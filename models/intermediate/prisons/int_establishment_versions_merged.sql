@@ -6,13 +6,20 @@
       category, operational and deleted flags) equal those of the previous
       version are merged into it: a new dimension row only when an attribute
       the dimension shows has changed.
+    - The first NOMIS version is valid from the establishment's opening date
+      (seed `opened_date`), or from its NOMIS time when that is earlier. An
+      establishment that opened after 1900-01-01 gets a pre-opening version
+      before that, from 1900-01-01, with unknown (null) capacity and
+      attributes and is_operational false: an event or snapshot dated before
+      the opening still finds a version, and shows no capacity. Without an
+      opening date (a code the seed does not hold), the first version is
+      valid from the beginning of time (1900-01-01, or its NOMIS time when
+      earlier).
     - Establishments of the reference seed that NOMIS holds no version of get
       one version with unknown (null) attributes, so the dimension lists them.
-    - valid_to, is_current and version_number are derived again after the
-      merge; the first version of each establishment is valid from the
-      beginning of time (1900-01-01, or its NOMIS time when earlier), so an
-      event older than the first NOMIS record still finds a version.
-      source_valid_from keeps the NOMIS time.
+    - version_number, valid_to and is_current are derived after all that.
+      source_valid_from keeps the NOMIS time (null on versions NOMIS did not
+      record).
 -#}
 {%- set beginning_of_time = "cast('1900-01-01' as "
     ~ dbt.type_timestamp() ~ ")" -%}
@@ -83,6 +90,83 @@ changed_versions as (
 
 ),
 
+first_versions as (
+
+    select
+        first_source.establishment_code,
+        first_source.first_source_valid_from,
+        case
+            when openings.opened_at > {{ beginning_of_time }}
+                then case
+                    when
+                        openings.opened_at
+                        < first_source.first_source_valid_from
+                        then openings.opened_at
+                    else first_source.first_source_valid_from
+                end
+            when first_source.first_source_valid_from < {{ beginning_of_time }}
+                then first_source.first_source_valid_from
+            else {{ beginning_of_time }}
+        end as first_valid_from
+    from (
+        select
+            establishment_code,
+            min(source_valid_from) as first_source_valid_from
+        from changed_versions
+        group by establishment_code
+    ) as first_source
+    left join (
+        select
+            establishment_code,
+            cast(opened_date as {{ dbt.type_timestamp() }}) as opened_at
+        from establishments
+    ) as openings
+        on first_source.establishment_code = openings.establishment_code
+
+),
+
+nomis_versions as (
+
+    select
+        changed_versions.establishment_code,
+        changed_versions.operational_capacity,
+        changed_versions.certified_normal_accommodation,
+        changed_versions.security_category_code,
+        changed_versions.is_operational,
+        changed_versions.is_deleted,
+        changed_versions.source_valid_from,
+        case
+            when
+                changed_versions.source_valid_from
+                = first_versions.first_source_valid_from
+                then first_versions.first_valid_from
+            else changed_versions.source_valid_from
+        end as valid_from
+    from changed_versions
+    inner join first_versions
+        on
+            changed_versions.establishment_code
+            = first_versions.establishment_code
+
+),
+
+pre_opening_versions as (
+
+    select
+        establishment_code,
+        cast(null as {{ dbt.type_int() }}) as operational_capacity,
+        cast(null as {{ dbt.type_int() }})
+            as certified_normal_accommodation,
+        cast(null as {{ dbt.type_string() }}) as security_category_code,
+        false as is_operational,
+        false as is_deleted,
+        cast(null as {{ dbt.type_timestamp() }}) as source_valid_from,
+        {{ beginning_of_time }} as valid_from
+    from first_versions
+    where first_valid_from > {{ beginning_of_time }}
+
+),
+
 establishments_without_history as (
 
     select
@@ -93,7 +177,8 @@ establishments_without_history as (
         cast(null as {{ dbt.type_string() }}) as security_category_code,
         cast(null as {{ dbt.type_boolean() }}) as is_operational,
         cast(null as {{ dbt.type_boolean() }}) as is_deleted,
-        cast(null as {{ dbt.type_timestamp() }}) as source_valid_from
+        cast(null as {{ dbt.type_timestamp() }}) as source_valid_from,
+        {{ beginning_of_time }} as valid_from
     from establishments
     where not exists (
         select 1
@@ -107,7 +192,9 @@ establishments_without_history as (
 
 versions_unioned as (
 
-    select * from changed_versions
+    select * from nomis_versions
+    union all
+    select * from pre_opening_versions
     union all
     select * from establishments_without_history
 
@@ -121,14 +208,14 @@ versions_sequenced as (
             row_number()
                 over (
                     partition by establishment_code
-                    order by source_valid_from
+                    order by valid_from
                 )
             as {{ dbt.type_int() }}
         ) as version_number,
-        lead(source_valid_from) over (
+        lead(valid_from) over (
             partition by establishment_code
-            order by source_valid_from
-        ) as next_source_valid_from
+            order by valid_from
+        ) as next_valid_from
     from versions_unioned
 
 ),
@@ -144,18 +231,9 @@ final as (
         is_operational,
         is_deleted,
         source_valid_from,
-        case
-            when
-                version_number = 1
-                and (
-                    source_valid_from is null
-                    or source_valid_from > {{ beginning_of_time }}
-                )
-                then {{ beginning_of_time }}
-            else source_valid_from
-        end as valid_from,
-        next_source_valid_from as valid_to,
-        next_source_valid_from is null as is_current
+        valid_from,
+        next_valid_from as valid_to,
+        next_valid_from is null as is_current
     from versions_sequenced
 
 )

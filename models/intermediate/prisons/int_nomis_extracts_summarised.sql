@@ -38,17 +38,15 @@ establishment_history as (
 
 ),
 
-extraction_dates as (
+as_of as (
 
-    select max(extraction_date) as extraction_date from movements
-    union all
-    select max(extraction_date) as extraction_date from booking_history
-    union all
-    select max(extraction_date) as extraction_date from sentence_history
-    union all
-    select max(extraction_date) as extraction_date from offender_history
-    union all
-    select max(extraction_date) as extraction_date from establishment_history
+    {{ latest_extraction_date([
+        'movements',
+        'booking_history',
+        'sentence_history',
+        'offender_history',
+        'establishment_history',
+    ]) }}
 
 ),
 
@@ -56,13 +54,6 @@ movement_dates as (
 
     select min(movement_date) as first_movement_date
     from movements
-
-),
-
-as_of as (
-
-    select max(extraction_date) as as_of_date
-    from extraction_dates
 
 ),
 

@@ -33,15 +33,14 @@ offender_history as (
 
 ),
 
-extraction_dates as (
+as_of as (
 
-    select max(extraction_date) as extraction_date from event_history
-    union all
-    select max(extraction_date) as extraction_date from terminations
-    union all
-    select max(extraction_date) as extraction_date from requirements
-    union all
-    select max(extraction_date) as extraction_date from offender_history
+    {{ latest_extraction_date([
+        'event_history',
+        'terminations',
+        'requirements',
+        'offender_history',
+    ]) }}
 
 ),
 
@@ -49,13 +48,6 @@ termination_dates as (
 
     select min(termination_date) as first_termination_date
     from terminations
-
-),
-
-as_of as (
-
-    select max(extraction_date) as as_of_date
-    from extraction_dates
 
 ),
 
