@@ -76,11 +76,7 @@ existing_outcomes as (
 
 high_water_mark as (
 
-    select
-        coalesce(
-            max(extracted_at),
-            cast('1900-01-01' as {{ dbt.type_timestamp() }})
-        ) as max_extracted_at
+    select {{ high_water_mark('extracted_at') }} as max_extracted_at
     from existing_outcomes
 
 ),
@@ -99,23 +95,7 @@ person_keys as (
     left join persons
         on
             outcomes.pseudonymised_person_id = persons.person_id
-            and (
-                (
-                    outcomes.outcome_date is null
-                    and persons.valid_to is null
-                )
-                or (
-                    cast(outcomes.outcome_date as {{ dbt.type_timestamp() }})
-                    >= persons.valid_from
-                    and (
-                        cast(
-                            outcomes.outcome_date
-                            as {{ dbt.type_timestamp() }}
-                        ) < persons.valid_to
-                        or persons.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at('persons', 'outcomes.outcome_date') }}
 
 ),
 

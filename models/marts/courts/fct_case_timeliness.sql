@@ -114,19 +114,7 @@ cases_keyed as (
     left join persons
         on
             cases.pseudonymised_person_id = persons.person_id
-            and (
-                (cases.charge_date is null and persons.valid_to is null)
-                or (
-                    cast(cases.charge_date as {{ dbt.type_timestamp() }})
-                    >= persons.valid_from
-                    and (
-                        cast(
-                            cases.charge_date as {{ dbt.type_timestamp() }}
-                        ) < persons.valid_to
-                        or persons.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at('persons', 'cases.charge_date') }}
     left join offences
         on cases.principal_offence_code = offences.offence_code
     left join courts

@@ -73,11 +73,7 @@ existing_hearings as (
 
 high_water_mark as (
 
-    select
-        coalesce(
-            max(extracted_at),
-            cast('1900-01-01' as {{ dbt.type_timestamp() }})
-        ) as max_extracted_at
+    select {{ high_water_mark('extracted_at') }} as max_extracted_at
     from existing_hearings
 
 ),
@@ -96,23 +92,7 @@ person_keys as (
     left join persons
         on
             hearings.pseudonymised_person_id = persons.person_id
-            and (
-                (
-                    hearings.hearing_date is null
-                    and persons.valid_to is null
-                )
-                or (
-                    cast(hearings.hearing_date as {{ dbt.type_timestamp() }})
-                    >= persons.valid_from
-                    and (
-                        cast(
-                            hearings.hearing_date
-                            as {{ dbt.type_timestamp() }}
-                        ) < persons.valid_to
-                        or persons.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at('persons', 'hearings.hearing_date') }}
 
 ),
 

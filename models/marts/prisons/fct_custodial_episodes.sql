@@ -10,7 +10,6 @@
     custody. Soft-deleted bookings are left out.
 -#}
 
-{%- set timestamp_type = dbt.type_timestamp() -%}
 {%- set int_type = dbt.type_int() -%}
 
 with
@@ -206,18 +205,7 @@ episodes_keyed as (
     left join persons
         on
             person_records.pseudonymised_person_id = persons.person_id
-            and (
-                (episodes.reception_date is null and persons.valid_to is null)
-                or (
-                    cast(episodes.reception_date as {{ timestamp_type }})
-                    >= persons.valid_from
-                    and (
-                        cast(episodes.reception_date as {{ timestamp_type }})
-                        < persons.valid_to
-                        or persons.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at('persons', 'episodes.reception_date') }}
     left join dates as reception_dates
         on episodes.reception_date = reception_dates.date_day
     left join dates as release_dates
@@ -227,39 +215,17 @@ episodes_keyed as (
         on
             episodes.first_establishment_code
             = first_establishments.establishment_code
-            and (
-                (
-                    episodes.reception_date is null
-                    and first_establishments.valid_to is null
-                )
-                or (
-                    cast(episodes.reception_date as {{ timestamp_type }})
-                    >= first_establishments.valid_from
-                    and (
-                        cast(episodes.reception_date as {{ timestamp_type }})
-                        < first_establishments.valid_to
-                        or first_establishments.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at(
+                'first_establishments', 'episodes.reception_date'
+            ) }}
     -- the last establishment at release, or as it is now while in custody
     left join establishment_versions as last_establishments
         on
             episodes.last_establishment_code
             = last_establishments.establishment_code
-            and (
-                (
-                    episodes.released_at is null
-                    and last_establishments.valid_to is null
-                )
-                or (
-                    episodes.released_at >= last_establishments.valid_from
-                    and (
-                        episodes.released_at < last_establishments.valid_to
-                        or last_establishments.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at(
+                'last_establishments', 'episodes.released_at'
+            ) }}
     left join offences
         on episodes.offence_code = offences.offence_code
     left join movement_reasons

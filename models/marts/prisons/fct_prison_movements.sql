@@ -26,8 +26,6 @@
     incremental run gives the same table as a full refresh.
 -#}
 
-{%- set timestamp_type = dbt.type_timestamp() -%}
-
 with
 
 movements as (
@@ -113,29 +111,27 @@ movements_keyed as (
     left join persons
         on
             person_records.pseudonymised_person_id = persons.person_id
-            and movements.movement_at >= persons.valid_from
-            and (
-                movements.movement_at < persons.valid_to
-                or persons.valid_to is null
-            )
+            and {{ scd2_valid_at(
+                'persons', 'movements.movement_at', current_if_null=false
+            ) }}
     left join establishment_versions as from_establishments
         on
             movements.from_establishment_code
             = from_establishments.establishment_code
-            and movements.movement_at >= from_establishments.valid_from
-            and (
-                movements.movement_at < from_establishments.valid_to
-                or from_establishments.valid_to is null
-            )
+            and {{ scd2_valid_at(
+                'from_establishments',
+                'movements.movement_at',
+                current_if_null=false,
+            ) }}
     left join establishment_versions as to_establishments
         on
             movements.to_establishment_code
             = to_establishments.establishment_code
-            and movements.movement_at >= to_establishments.valid_from
-            and (
-                movements.movement_at < to_establishments.valid_to
-                or to_establishments.valid_to is null
-            )
+            and {{ scd2_valid_at(
+                'to_establishments',
+                'movements.movement_at',
+                current_if_null=false,
+            ) }}
     left join movement_reasons
         on
             movements.movement_reason_code
@@ -153,11 +149,7 @@ stored_movements as (
 
 high_water_mark as (
 
-    select
-        coalesce(
-            max(extracted_at),
-            cast('1900-01-01' as {{ timestamp_type }})
-        ) as max_extracted_at
+    select {{ high_water_mark('extracted_at') }} as max_extracted_at
     from stored_movements
 
 ),

@@ -34,7 +34,6 @@
     refresh.
 -#}
 
-{%- set timestamp_type = dbt.type_timestamp() -%}
 {%- set int_type = dbt.type_int() -%}
 
 with
@@ -369,13 +368,11 @@ stored_days_resolved as (
         on
             stored_days.establishment_code
             = establishment_versions.establishment_code
-            and cast(stored_days.population_date as {{ timestamp_type }})
-            >= establishment_versions.valid_from
-            and (
-                cast(stored_days.population_date as {{ timestamp_type }})
-                < establishment_versions.valid_to
-                or establishment_versions.valid_to is null
-            )
+            and {{ scd2_valid_at(
+                'establishment_versions',
+                'stored_days.population_date',
+                current_if_null=false,
+            ) }}
     where stored_days.population_date < recompute_window.recompute_from_date
 
 ),
@@ -443,13 +440,11 @@ days_keyed as (
         on
             days_to_load.establishment_code
             = establishment_versions.establishment_code
-            and cast(days_to_load.population_date as {{ timestamp_type }})
-            >= establishment_versions.valid_from
-            and (
-                cast(days_to_load.population_date as {{ timestamp_type }})
-                < establishment_versions.valid_to
-                or establishment_versions.valid_to is null
-            )
+            and {{ scd2_valid_at(
+                'establishment_versions',
+                'days_to_load.population_date',
+                current_if_null=false,
+            ) }}
 
 ),
 

@@ -10,7 +10,6 @@
     Soft-deleted events are left out.
 -#}
 
-{%- set timestamp_type = dbt.type_timestamp() -%}
 {%- set int_type = dbt.type_int() -%}
 {%- set string_type = dbt.type_string() -%}
 
@@ -150,18 +149,7 @@ orders_keyed as (
     left join persons
         on
             person_records.pseudonymised_person_id = persons.person_id
-            and (
-                (orders.order_start_date is null and persons.valid_to is null)
-                or (
-                    cast(orders.order_start_date as {{ timestamp_type }})
-                    >= persons.valid_from
-                    and (
-                        cast(orders.order_start_date as {{ timestamp_type }})
-                        < persons.valid_to
-                        or persons.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at('persons', 'orders.order_start_date') }}
     left join dates as start_dates
         on orders.order_start_date = start_dates.date_day
     left join dates as expected_end_dates
@@ -180,21 +168,9 @@ orders_keyed as (
         on
             orders.release_establishment_code
             = establishment_versions.establishment_code
-            and (
-                (
-                    orders.order_start_date is null
-                    and establishment_versions.valid_to is null
-                )
-                or (
-                    cast(orders.order_start_date as {{ timestamp_type }})
-                    >= establishment_versions.valid_from
-                    and (
-                        cast(orders.order_start_date as {{ timestamp_type }})
-                        < establishment_versions.valid_to
-                        or establishment_versions.valid_to is null
-                    )
-                )
-            )
+            and {{ scd2_valid_at(
+                'establishment_versions', 'orders.order_start_date'
+            ) }}
 
 ),
 
