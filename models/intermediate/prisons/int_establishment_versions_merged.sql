@@ -96,7 +96,7 @@ first_versions as (
         first_source.establishment_code,
         first_source.first_source_valid_from,
         case
-            when openings.opened_at > {{ beginning_of_time }}
+            when openings.opened_at is not null
                 then case
                     when
                         openings.opened_at
