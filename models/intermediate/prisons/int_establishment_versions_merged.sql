@@ -90,38 +90,50 @@ changed_versions as (
 
 ),
 
+first_source_versions as (
+
+    select
+        establishment_code,
+        min(source_valid_from) as first_source_valid_from
+    from changed_versions
+    group by establishment_code
+
+),
+
+openings as (
+
+    select
+        establishment_code,
+        cast(opened_date as {{ dbt.type_timestamp() }}) as opened_at
+    from establishments
+
+),
+
 first_versions as (
 
     select
-        first_source.establishment_code,
-        first_source.first_source_valid_from,
+        first_source_versions.establishment_code,
+        first_source_versions.first_source_valid_from,
         case
             when openings.opened_at is not null
                 then case
                     when
                         openings.opened_at
-                        < first_source.first_source_valid_from
+                        < first_source_versions.first_source_valid_from
                         then openings.opened_at
-                    else first_source.first_source_valid_from
+                    else first_source_versions.first_source_valid_from
                 end
-            when first_source.first_source_valid_from < {{ beginning_of_time }}
-                then first_source.first_source_valid_from
+            when
+                first_source_versions.first_source_valid_from
+                < {{ beginning_of_time }}
+                then first_source_versions.first_source_valid_from
             else {{ beginning_of_time }}
         end as first_valid_from
-    from (
-        select
-            establishment_code,
-            min(source_valid_from) as first_source_valid_from
-        from changed_versions
-        group by establishment_code
-    ) as first_source
-    left join (
-        select
-            establishment_code,
-            cast(opened_date as {{ dbt.type_timestamp() }}) as opened_at
-        from establishments
-    ) as openings
-        on first_source.establishment_code = openings.establishment_code
+    from first_source_versions
+    left join openings
+        on
+            first_source_versions.establishment_code
+            = openings.establishment_code
 
 ),
 
