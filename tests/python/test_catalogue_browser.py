@@ -1,0 +1,559 @@
+"""The catalogue works for an analyst in a real browser (headless Chromium).
+
+`dbt docs generate` on the session's tiny build (fixture `tiny_docs`) writes index.html,
+manifest.json and catalog.json. They are served the way `make docs-serve` serves them (`dbt docs
+serve` is Python's http.server over the target folder): a local http.server on 127.0.0.1, on a
+free port, over a copy of those three files. index.html reads the two JSON files by XHR, which a
+file:// URL blocks; `dbt docs generate --static` (one static_index.html with both inlined) would
+need a second docs generate and would not be the page analysts open.
+
+An analyst, in the browser:
+- opens the catalogue on the project's overview, with no JavaScript error, no failed request and
+  no alert (dbt docs alerts when manifest.json or catalog.json does not load);
+- searches for a mart by name, finds it and opens its page from the result;
+- reads there the mart's relation, its description and every column's description from the YAML,
+  and every column's type from the warehouse (catalog.json, so a missing catalogue shows no type);
+- draws the full-screen lineage graph of `+<fact>`: every source the fact is built from is drawn
+  and joined to the fact by drawn edges, its own source through staging.
+
+Setup: Chromium and its WebDriver come from Debian (`chromium`, `chromium-driver`). When they are
+missing, the module installs them with `apt-get update && apt-get install -y` (sudo when not root)
+and skips, saying why, only if it cannot. Selenium drives them through the system chromedriver, so
+Selenium Manager (which could download drivers and browsers) never runs. apt-get is the only
+network access: the browser resolves no host name and sends any other address to a dead proxy, so
+it reaches nothing but the catalogue on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    UnexpectedAlertPresentException,
+)
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import TinyDocs
+
+PACKAGE = "derived_tables"
+
+#: The files the catalogue page needs (what `dbt docs serve` serves from the target folder).
+SITE_FILES = ("index.html", "manifest.json", "catalog.json")
+
+#: One fact per source system and the source table it records, as DOMAIN.md's bus matrix has it.
+FACTS = {
+    "fct_court_hearings": "common_platform.hearings",
+    "fct_prison_movements": "nomis.movements",
+    "fct_probation_supervision": "delius.events",
+    "fct_lpa_applications": "sirius.lpa_applications",
+}
+
+BROWSER_NAMES = ("chromium", "chromium-browser")
+DRIVER_NAMES = ("chromedriver",)
+DEBIAN_PACKAGES = ("chromium", "chromium-driver")
+APT_TIMEOUT = 900
+#: Longest wait for the page to react (seconds): parsing a 7 MB manifest on a busy 2-core box.
+WAIT = 60
+
+#: Chromium on its own, offline: no host name resolves, any non-loopback address goes to a
+#: closed port, and none of its background services (updates, sync, safe browsing) start.
+CHROMIUM_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--window-size=1400,1000",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-sync",
+    "--no-default-browser-check",
+    "--no-first-run",
+    "--no-pings",
+)
+
+#: dbt docs' own index.html requests three URLs that are unrendered template expressions (an
+#: icon `src="{{ getIcon(...) }}"` fetched before Angular compiles it, and a favicon placeholder
+#: left by its bundler): they 404 under `dbt docs serve` too. Nothing else may fail.
+KNOWN_DBT_DOCS_404 = re.compile(
+    r"^http://127\.0\.0\.1:\d+/"
+    r"(\$%7Brequire\('\./assets/favicons/favicon\.ico'\)%7D"
+    r"|%7B%7B%20getIcon\(item\.type,%20'(on|off)'\)%20%7D%7D)"
+    r" - Failed to load resource: the server responded with a status of 404"
+)
+
+
+# --- Chromium from Debian ----------------------------------------------------------------------
+
+
+def find_chromium() -> tuple[Path | None, Path | None]:
+    """The system Chromium and its WebDriver (Debian: /usr/bin/chromium, /usr/bin/chromedriver)."""
+    browser = next(filter(None, map(shutil.which, BROWSER_NAMES)), None)
+    driver = next(filter(None, map(shutil.which, DRIVER_NAMES)), None)
+    return (Path(browser) if browser else None, Path(driver) if driver else None)
+
+
+def install_chromium() -> str | None:
+    """`apt-get install` Debian's Chromium and chromedriver: None when done, else why not."""
+    apt = shutil.which("apt-get")
+    if apt is None:
+        return "there is no apt-get (Chromium is installed from Debian's packages)"
+    sudo: list[str] = []
+    if os.geteuid() != 0:
+        if shutil.which("sudo") is None:
+            return "apt-get needs root, and this user is not root and has no sudo"
+        sudo = ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for args in (["update"], ["install", "-y", *DEBIAN_PACKAGES]):
+        command = [*sudo, apt, *args]
+        try:
+            done = subprocess.run(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=APT_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return f"`{' '.join(command)}` did not finish in {APT_TIMEOUT} s"
+        if done.returncode != 0:
+            tail = "\n".join(done.stdout.splitlines()[-15:])
+            return f"`{' '.join(command)}` exited {done.returncode}:\n{tail}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> tuple[Path, Path]:
+    """Paths of Chromium and chromedriver, installed from Debian first if missing."""
+    browser, driver = find_chromium()
+    if browser is None or driver is None:
+        why_not = install_chromium()
+        browser, driver = find_chromium()
+        if browser is None or driver is None:
+            pytest.skip(
+                "the catalogue cannot be checked in a browser: Chromium and chromedriver "
+                f"(Debian: {' '.join(DEBIAN_PACKAGES)}) are not installed and could not be: "
+                + (why_not or f"apt-get installed them, yet found {browser=}, {driver=}")
+            )
+    return browser, driver
+
+
+# --- the catalogue, served -----------------------------------------------------------------------
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def catalogue_url(tiny_docs: TinyDocs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The tiny build's catalogue on http://127.0.0.1:<free port>/ (stopped after the module)."""
+    assert tiny_docs.run.result.ok, tiny_docs.run.result.describe()
+    site = tmp_path_factory.mktemp("catalogue_site")
+    # Whatever docs generate left: a missing file must show in the browser, not here.
+    for name in SITE_FILES:
+        if (tiny_docs.target_dir / name).exists():
+            shutil.copy2(tiny_docs.target_dir / name, site / name)
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="catalogue-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(
+    chromium: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebDriver]:
+    """One headless Chromium for the module, driven by the system chromedriver."""
+    binary, driver_path = chromium
+    profile = tmp_path_factory.mktemp("chromium_profile")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(binary)
+    for argument in (*CHROMIUM_ARGS, f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    # Console messages, uncaught exceptions and failed requests, read by `problems()`.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    log = profile.parent / "chromedriver.log"
+    # An explicit driver path: Selenium Manager is never asked to find (or download) one.
+    service = Service(executable_path=str(driver_path), log_output=str(log))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# --- what an analyst does ------------------------------------------------------------------------
+
+
+@dataclass
+class Catalogue:
+    """The catalogue in the browser, with the actions and readings of an analyst."""
+
+    driver: WebDriver
+    url: str
+
+    def wait(self, condition: Any, what: str) -> Any:
+        """`condition()` once truthy; fails on an alert (dbt docs' way to report a file that
+        did not load) or after WAIT seconds."""
+        try:
+            return WebDriverWait(self.driver, WAIT, poll_frequency=0.2).until(lambda _: condition())
+        except UnexpectedAlertPresentException as exc:
+            failure = f"waiting for {what}, the catalogue showed an alert: {exc.alert_text!r}"
+        except TimeoutException:
+            failure = f"after {WAIT} s, still waiting for {what}; browser errors: {self.problems()}"
+        pytest.fail(failure, pytrace=False)
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def open(self) -> None:
+        """Load the catalogue and wait until it has read the project (the tree is drawn)."""
+        self.driver.get_log("browser")  # what an earlier test left is not this test's
+        self.driver.get(self.url)
+        self.wait(
+            lambda: self.js("return document.querySelectorAll('[data-nav-unique-id]').length"),
+            "the project tree in the sidebar",
+        )
+
+    def problems(self) -> list[str]:
+        """Errors since the last call: JS exceptions, console errors, failed requests."""
+        try:
+            entries = self.driver.get_log("browser")
+        except UnexpectedAlertPresentException as exc:
+            return [f"alert: {exc.alert_text!r}"]
+        return [
+            f"{entry['source']}: {entry['message']}"
+            for entry in entries
+            if entry["level"] == "SEVERE" and not KNOWN_DBT_DOCS_404.match(entry["message"])
+        ]
+
+    def assert_no_problems(self) -> None:
+        problems = self.problems()
+        assert not problems, "the catalogue logged errors:\n" + "\n".join(problems)
+
+    def search_results(self) -> list[tuple[str, str, WebElement]]:
+        """(name, resource type, element) of each result the search page lists."""
+        results = []
+        for element in self.driver.find_elements(By.CSS_SELECTOR, "div.search-result"):
+            name = element.find_element(By.CSS_SELECTOR, "h4 > span").text.strip()
+            kind = element.find_element(By.CSS_SELECTOR, "h4 > small").text.strip()
+            results.append((name, kind, element))
+        return results
+
+    def open_model_by_search(self, name: str) -> None:
+        """Type the model's name into the search box and click its result (a model)."""
+        box = self.driver.find_element(By.ID, "search")
+        box.click()
+        box.send_keys(name)
+
+        def result() -> WebElement | None:
+            found = [e for n, kind, e in self.search_results() if (n, kind) == (name, "model")]
+            return found[0] if found else None
+
+        # The results are redrawn as the query changes: an element may go stale under us.
+        wait = WebDriverWait(
+            self.driver,
+            WAIT,
+            poll_frequency=0.2,
+            ignored_exceptions=[StaleElementReferenceException],
+        )
+        try:
+            element = wait.until(lambda _: result())
+        except TimeoutException:
+            element = None
+        if element is None:
+            listed = [(n, kind) for n, kind, _ in self.search_results()]
+            pytest.fail(f"searching for {name!r} does not find the model; results: {listed}")
+        element.click()
+        unique_id = f"model.{PACKAGE}.{name}"
+        self.wait(
+            lambda: (
+                self.driver.current_url.endswith(f"#!/model/{unique_id}")
+                and self.js("return document.querySelector('.app-title h1 .break')?.textContent")
+                == name
+            ),
+            f"the page of {name}",
+        )
+
+    def details(self) -> dict[str, str]:
+        """The Details panel of a model page: label -> value."""
+        return self.js(
+            """
+            const out = {};
+            for (const label of document.querySelectorAll('table-details dt.detail-label')) {
+                const value = label.nextElementSibling;
+                if (value && value.matches('dd')) {
+                    out[label.textContent.trim()] = value.textContent.trim();
+                }
+            }
+            return out;
+            """
+        )
+
+    def description(self) -> str:
+        """The rendered description of the model page ('' when the model has none)."""
+        text = self.js(
+            "const d = document.querySelector('#description ~ .section-content .model-markdown');"
+            "return d ? d.innerText : '';"
+        )
+        return collapse(text)
+
+    def columns(self) -> list[tuple[str, str, str]]:
+        """(name, type, description) of every row of the Columns table."""
+        rows = self.js(
+            """
+            return [...document.querySelectorAll('column-details tr.column-row')].map(row => {
+                const cells = row.querySelectorAll(':scope > td');
+                return [0, 1, 2].map(i => cells[i] ? cells[i].textContent : '');
+            });
+            """
+        )
+        return [(collapse(name), collapse(kind), collapse(text)) for name, kind, text in rows]
+
+    def lineage(self, selector: str) -> dict[str, Any]:
+        """Open the lineage graph full screen, select `selector`, and read what is drawn."""
+        self.driver.find_element(By.CSS_SELECTOR, "a[title='View Lineage Graph']").click()
+        self.wait(
+            lambda: self.driver.find_element(
+                By.CSS_SELECTOR, "a[ng-click='showExpanded()']"
+            ).is_displayed(),
+            "the lineage graph",
+        )
+        self.driver.find_element(By.CSS_SELECTOR, "a[ng-click='showExpanded()']").click()
+        field = self.driver.find_element(
+            By.CSS_SELECTOR, "input[ng-model='selectorService.selection.dirty.include']"
+        )
+        self.wait(field.is_displayed, "the --select field of the full-screen graph")
+        field.clear()
+        field.send_keys(selector)
+        self.driver.find_element(By.ID, "submit-graph-selection").click()
+        # The graph as cytoscape.js drew it in #cy (the container keeps its instance in
+        # `_cyreg`): every node with its box in canvas pixels, and the visible edges.
+        read = """
+            const container = document.getElementById('cy');
+            const cy = container && container._cyreg && container._cyreg.cy;
+            if (!cy) return null;
+            return {
+                width: cy.width(),
+                height: cy.height(),
+                nodes: cy.nodes().map(n => ({
+                    id: n.id(), visible: n.visible(), box: n.renderedBoundingBox()})),
+                edges: cy.edges(':visible').map(e => [e.source().id(), e.target().id()]),
+            };
+        """
+        previous: list[Any] = [None]
+
+        def drawn() -> dict[str, Any] | None:
+            # Drawn once it holds more than the one-hop neighbours of the sidebar graph (a
+            # source) and the layout has settled (two reads in a row agree).
+            graph = self.js(read)
+            settled = graph is not None and graph == previous[0]
+            previous[0] = graph
+            has_source = settled and any(n["id"].startswith("source.") for n in graph["nodes"])
+            return graph if has_source else None
+
+        return self.wait(drawn, f"the lineage graph of {selector} to draw a source and settle")
+
+
+def collapse(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def words(text: str) -> str:
+    """The words of a text, one space apart: Markdown source and the page it renders to have
+    the same words (emphasis, code and list marks aside)."""
+    return " " + " ".join(re.findall(r"\w+", text)) + " "
+
+
+@pytest.fixture
+def catalogue(browser: WebDriver, catalogue_url: str) -> Catalogue:
+    """The catalogue in the module's browser; each test opens it afresh (`Catalogue.open`)."""
+    return Catalogue(browser, catalogue_url)
+
+
+def upstream(manifest: dict[str, Any], unique_id: str) -> set[str]:
+    """Every node `unique_id` is built from, transitively (the manifest's parent map)."""
+    parents = manifest["parent_map"]
+    seen: set[str] = set()
+    todo = deque(parents.get(unique_id, []))
+    while todo:
+        node = todo.popleft()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(parents.get(node, []))
+    return seen
+
+
+def drawn_path(edges: list[list[str]], start: str, end: str) -> list[str] | None:
+    """A path from `start` to `end` along drawn edges (breadth first), or None."""
+    children: dict[str, list[str]] = {}
+    for source, target in edges:
+        children.setdefault(source, []).append(target)
+    previous: dict[str, str | None] = {start: None}
+    todo = deque([start])
+    while todo:
+        node = todo.popleft()
+        if node == end:
+            path = [node]
+            while (step := previous[path[-1]]) is not None:
+                path.append(step)
+            return path[::-1]
+        for child in children.get(node, []):
+            if child not in previous:
+                previous[child] = node
+                todo.append(child)
+    return None
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_catalogue_opens_on_the_overview_without_errors(
+    catalogue: Catalogue, tiny_docs: TinyDocs
+) -> None:
+    catalogue.open()
+    overview = tiny_docs.manifest["docs"][f"doc.{PACKAGE}.__overview__"]["block_contents"]
+    title = next(
+        line.lstrip("#").strip() for line in overview.splitlines() if line.startswith("# ")
+    )
+    headings = catalogue.js(
+        "return [...document.querySelectorAll('[ui-view] h1')].map(h => h.innerText.trim())"
+    )
+    assert title in headings, f"the overview page shows {headings}, not the project's {title!r}"
+    sources = {
+        node["source_name"]
+        for node in tiny_docs.manifest["sources"].values()
+        if node["package_name"] == PACKAGE
+    }
+    sidebar = catalogue.js(
+        "return [...document.querySelectorAll('a.menu-tree')]"
+        ".filter(a => a.offsetParent !== null).map(a => a.innerText.trim())"
+    )
+    missing = sorted(sources - set(sidebar))
+    assert sources and not missing, f"sources not listed in the sidebar: {missing}"
+    catalogue.assert_no_problems()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fact", sorted(FACTS))
+def test_search_opens_the_mart_page_with_yaml_docs_and_warehouse_types(
+    catalogue: Catalogue, tiny_docs: TinyDocs, fact: str
+) -> None:
+    unique_id = f"model.{PACKAGE}.{fact}"
+    node = tiny_docs.manifest["nodes"][unique_id]
+    catalog = tiny_docs.catalog
+    assert catalog is not None, "dbt docs generate wrote no catalog.json"
+    warehouse_columns = {
+        name.lower(): column["type"]
+        for name, column in catalog["nodes"][unique_id]["columns"].items()
+    }
+    yaml_columns = {
+        name.lower(): collapse(column.get("description"))
+        for name, column in node["columns"].items()
+    }
+
+    catalogue.open()
+    catalogue.open_model_by_search(fact)
+
+    relation = catalogue.details().get("Relation", "")
+    assert relation.endswith(f"{node['schema']}.{node['alias']}"), (
+        f"{fact}: the page names the relation {relation!r}, not {node['schema']}.{node['alias']}"
+    )
+
+    shown = catalogue.description()
+    first_paragraph = node["description"].strip().split("\n\n")[0]
+    assert words(first_paragraph).strip(), f"{fact} has no description in the YAML"
+    assert words(first_paragraph) in words(shown), (
+        f"{fact}: the page's description does not show the YAML's first paragraph.\n"
+        f"YAML: {first_paragraph!r}\npage: {shown[:400]!r}"
+    )
+    assert "grain" in shown.lower(), f"{fact}: the description shown states no grain: {shown!r}"
+
+    rows = catalogue.columns()
+    assert [name for name, _, _ in rows], f"{fact}: the page lists no column"
+    assert {name.lower() for name, _, _ in rows} == set(warehouse_columns), (
+        f"{fact}: the page's columns differ from the warehouse's"
+    )
+    wrong: list[str] = []
+    for name, kind, text in rows:
+        expected_type = warehouse_columns[name.lower()]
+        expected_text = yaml_columns.get(name.lower(), "")
+        if not kind or kind != expected_type:
+            wrong.append(f"{name}: type {kind!r} shown, the warehouse has {expected_type!r}")
+        if not text or text != expected_text:
+            wrong.append(f"{name}: description {text!r} shown, the YAML has {expected_text!r}")
+    assert not wrong, f"{fact}: {len(wrong)} column(s) shown wrong:\n" + "\n".join(wrong)
+    catalogue.assert_no_problems()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fact", "own_source"), sorted(FACTS.items()))
+def test_lineage_graph_reaches_back_to_the_sources(
+    catalogue: Catalogue, tiny_docs: TinyDocs, fact: str, own_source: str
+) -> None:
+    unique_id = f"model.{PACKAGE}.{fact}"
+    sources = {
+        node for node in upstream(tiny_docs.manifest, unique_id) if node.startswith("source.")
+    }
+    own = f"source.{PACKAGE}.{own_source}"
+    assert own in sources, f"the manifest says {fact} is not built from {own_source}"
+
+    catalogue.open()
+    catalogue.open_model_by_search(fact)
+    graph = catalogue.lineage(f"+{fact}")
+
+    # Drawn: visible and inside the graph's canvas (to a pixel), not merely in the model.
+    drawn = {
+        node["id"]
+        for node in graph["nodes"]
+        if node["visible"]
+        and -1 <= node["box"]["x1"] <= node["box"]["x2"] <= graph["width"] + 1
+        and -1 <= node["box"]["y1"] <= node["box"]["y2"] <= graph["height"] + 1
+    }
+    assert unique_id in drawn, f"the lineage graph of +{fact} does not draw {fact}"
+    missing = sorted(sources - drawn)
+    assert not missing, f"the lineage graph of +{fact} does not draw the sources {missing}"
+    unjoined = sorted(s for s in sources if drawn_path(graph["edges"], s, unique_id) is None)
+    assert not unjoined, f"no drawn path from {unjoined} to {fact}"
+    path = drawn_path(graph["edges"], own, unique_id)
+    assert path is not None
+    assert any(step.startswith(f"model.{PACKAGE}.stg_") for step in path), (
+        f"the drawn path from {own_source} to {fact} skips staging: {path}"
+    )
+    catalogue.assert_no_problems()
