@@ -24,7 +24,7 @@
 {# A UK postcode in the standard format (after standardise_postcode), e.g. 'LS1 4AB'. #}
 {% macro is_postcode_invalid(postcode) -%}
     coalesce(
-        not {{ matches_pattern(
+        not {{ regex_full_match(
             postcode, '[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}'
         ) }},
         false
@@ -33,7 +33,7 @@
 
 {# A Police National Computer id: four-digit year, slash, seven digits, check letter. #}
 {% macro is_pnc_id_invalid(pnc_id) -%}
-    coalesce(not {{ matches_pattern(pnc_id, '[0-9]{4}/[0-9]{7}[A-Z]') }}, false)
+    coalesce(not {{ regex_full_match(pnc_id, '[0-9]{4}/[0-9]{7}[A-Z]') }}, false)
 {%- endmacro %}
 
 {#

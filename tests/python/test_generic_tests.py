@@ -307,6 +307,18 @@ STORED_FAILURES: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = {
         ("rows_in", "rows_out", "rows_flagged", "unexplained_difference"),
         {(10, 7, 2, 1)},
     ),
+    "reconciles_with_source__row_dropped": (
+        ("n_expected_rows", "n_actual_rows", "n_not_latest_delivery"),
+        {(5, 4, 0)},
+    ),
+    "reconciles_with_source__not_latest_delivery": (
+        ("n_expected_rows", "n_actual_rows", "n_not_latest_delivery"),
+        {(5, 5, 1)},
+    ),
+    "reconciles_with_source__rows_doubled_for_the_key": (
+        ("n_expected_rows", "n_actual_rows", "n_not_latest_delivery"),
+        {(3, 5, 0)},
+    ),
     "regex_match__bad": (("postcode",), {("sw1a 1aa",), ("SW1A 1AAX",), ("XX",)}),
     "relationships_where__bad": (("missing_value", "n_child_rows"), {("C", 1), ("Z", 2)}),
     "volume_within_norm__bad": (("row_count", "history_periods"), {(3, 14)}),
