@@ -23,7 +23,13 @@ manifest objects:
   ``relationships_where``) test;
 - ``check_scd2_model_ranges_tested``: a model with ``valid_from``,
   ``valid_to`` and ``is_current`` is tested with
-  ``mutually_exclusive_ranges`` and ``one_current_row_per_key``.
+  ``mutually_exclusive_ranges`` and ``one_current_row_per_key``;
+- ``check_test_does_not_read_the_clock``: a data test's arguments and a
+  singular test's SQL do not read the machine's clock (``current_date``,
+  ``now()``...) but the data's as-of date
+  (``int_<system>_extracts_summarised``) or ``reference_now_timestamp()``.
+
+Their rule codes, DT001..DT010, are assigned in :data:`CHECKS`.
 
 dbt-bouncer loads custom checks from the files under its
 ``custom_checks_dir`` (``.ci/dbt_bouncer_checks/``): the one file there calls
@@ -272,6 +278,137 @@ def check_scd2_model_ranges_tested(model: Any, ctx: Any) -> None:
         )
 
 
+# The machine's clock, as SQL or Jinja spells it (case-insensitive): keywords
+# that read it bare, functions that read it when called, and dbt's helpers.
+# A qualifier (``dbt.``, ``dbt_date.``, ``modules.datetime.date.``) is part
+# of the reported expression; names inside longer names
+# (``reference_now_timestamp()``, ``current_date_key``) are not the clock.
+_CLOCK_KEYWORDS = (
+    r"current_(?:date|time|timestamp)(?:_in_utc)?(?:_backcompat)?",
+    r"localtime(?:stamp)?",
+    r"sys(?:date|timestamp)",
+    r"run_started_at",
+)
+_CLOCK_FUNCTIONS = (
+    r"now",
+    r"today",
+    r"getdate",
+    r"getutcdate",
+    r"sys(?:utc)?datetime",
+    r"get_current_(?:date|time|timestamp)",
+    r"(?:transaction|statement|clock)_timestamp",
+    r"current_(?:datetime|localtimestamp)",
+    r"utc_(?:date|time|timestamp)",
+    r"unix_timestamp(?=\s*\(\s*\))",
+)
+_CLOCK = re.compile(
+    r"(?<![\w$.])(?:[a-z_]\w*\.)*"
+    rf"(?:(?:{'|'.join(_CLOCK_KEYWORDS)})(?![\w$])(?:\s*\([^()]*\))?"
+    rf"|(?:{'|'.join(_CLOCK_FUNCTIONS)})\s*\([^()]*\))",
+    re.IGNORECASE,
+)
+# Jinja comments, then SQL comments outside string literals (kept as they
+# are): prose, not code. Newlines are kept for line numbers.
+_JINJA_COMMENTS = re.compile(r"\{#.*?#\}", re.DOTALL)
+_SQL_COMMENTS_OR_STRINGS = re.compile(r"'(?:[^']|'')*'|/\*.*?\*/|--[^\n]*", re.DOTALL)
+# Test arguments dbt fills in itself: the tested relation and column.
+_IMPLICIT_TEST_ARGUMENTS = frozenset({"model", "column_name"})
+USE_INSTEAD = (
+    "bound it by the data's as-of date, "
+    "`(select as_of_date from {{ ref('int_<system>_extracts_summarised') }})`, "
+    'or, for a test that needs a "now", `reference_now_timestamp()` '
+    "(var `generic_tests_reference_now`), so the result does not depend on the "
+    "day the tests run"
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
+def _code_only(code: str) -> str:
+    """``code`` with its Jinja and SQL comments blanked (same length, same lines)."""
+    code = _JINJA_COMMENTS.sub(_blank, code)
+    return _SQL_COMMENTS_OR_STRINGS.sub(
+        lambda match: match.group(0) if match.group(0).startswith("'") else _blank(match), code
+    )
+
+
+def clock_expressions(code: str) -> list[tuple[int, str]]:
+    """Where ``code`` (SQL with Jinja) reads the machine's clock.
+
+    Each use as ``(line, expression)``, the expression as written
+    (``current_date``, ``now()``, ``dbt.current_timestamp()``...). Jinja and
+    SQL comments are ignored; ``reference_now_timestamp()`` is not the clock.
+    """
+    stripped = _code_only(code)
+    return [
+        (code.count("\n", 0, match.start()) + 1, code[match.start() : match.end()])
+        for match in _CLOCK.finditer(stripped)
+    ]
+
+
+def _argument_strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
+    """Every string in a test argument, with its path (``values[1]``, ``a.b``)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _argument_strings(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _argument_strings(item, f"{path}[{index}]")
+
+
+def _tested(test: Any, kwargs: dict[str, Any]) -> str:
+    attached = str(getattr(test, "attached_node", None) or "").rsplit(".", 1)[-1]
+    column = kwargs.get("column_name") or getattr(test, "column_name", None)
+    if attached and column:
+        return f" on `{attached}.{column}`"
+    return f" on `{attached}`" if attached else ""
+
+
+def check_test_does_not_read_the_clock(test: Any) -> None:
+    """Data tests measure against the data's as-of date, not the machine's clock.
+
+    A generic test's arguments (``test_metadata.kwargs``, other than
+    ``model`` and ``column_name``) and a singular test's SQL must not read the
+    clock (``current_date``, ``current_timestamp``, ``now()``, ``getdate()``,
+    ``sysdate``, ``today()``, ``dbt.current_timestamp()``, ``run_started_at``
+    ...; case-insensitive, whole words, comments ignored): the result would
+    depend on the day the tests run. Bound dates by the source system's
+    as-of date instead,
+    ``(select as_of_date from {{ ref('int_<system>_extracts_summarised') }})``,
+    or use ``reference_now_timestamp()`` (which honours the var
+    ``generic_tests_reference_now``) where a test needs a "now".
+    """
+    metadata = getattr(test, "test_metadata", None)
+    if metadata is not None:
+        kwargs = dict(getattr(metadata, "kwargs", None) or {})
+        uses = [
+            f"argument `{path}` uses `{expression}`"
+            for name, value in sorted(kwargs.items())
+            if name not in _IMPLICIT_TEST_ARGUMENTS
+            for path, text in _argument_strings(value, name)
+            for _, expression in clock_expressions(text)
+        ]
+        if uses:
+            fail(
+                f"Test `{test.name}` (`{metadata.name}`{_tested(test, kwargs)}) reads the "
+                f"machine's clock: {'; '.join(uses)}. Instead, {USE_INSTEAD}."
+            )
+        return
+    if str(getattr(test, "language", None) or "sql") != "sql":
+        return
+    code = str(getattr(test, "raw_code", "") or "")
+    uses = [f"line {line} uses `{expression}`" for line, expression in clock_expressions(code)]
+    if uses:
+        fail(
+            f"Singular test `{test.name}` reads the machine's clock: "
+            f"{'; '.join(uses)}. Instead, {USE_INSTEAD}."
+        )
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "DT001": check_model_primary_key_tested,
     "DT002": check_source_in_own_staging_folder,
@@ -282,6 +419,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "DT007": check_source_freshness_has_loaded_at_field,
     "DT008": check_fact_foreign_keys_tested,
     "DT009": check_scd2_model_ranges_tested,
+    "DT010": check_test_does_not_read_the_clock,
 }
 
 

@@ -102,6 +102,15 @@ GOOD_MARTS = """
         data_tests:
           - relationships:
               arguments: {to: ref('dim_establishment'), field: establishment_key}
+      - name: moved_on
+        description: Date of the movement, at the latest the extract's as-of date.
+        data_type: date
+        data_tests:
+          - accepted_range:
+              arguments:
+                min_value: "cast('1900-01-01' as date)"
+                max_value: >-
+                  (select as_of_date from {{ ref('int_nomis_extracts_summarised') }})
       - name: release_date_key
         description: Release date, for releases only.
         data_type: varchar
@@ -133,13 +142,54 @@ GOOD_MARTS = """
       - {name: is_current, description: The current version., data_type: boolean}
 """
 
+# The source system's as-of date, which date-range tests are bounded by.
+GOOD_EXTRACTS = """
+  - name: int_nomis_extracts_summarised
+    description: The NOMIS extract's as-of date, one row.
+    columns:
+      - name: as_of_date
+        description: Latest extraction date of any NOMIS table.
+        data_tests: [unique, not_null]
+"""
+
+# A singular test measuring against the data, not the machine's clock (which
+# its comment may name).
+GOOD_SINGULAR_TEST = """
+    {#
+        No movement after the extract's as-of date (not current_date, which
+        would depend on the day the tests run), nor after the reference now.
+    #}
+    with
+
+    movements as (
+        select * from {{ ref('fct_prison_movements') }}
+    ),
+
+    extract_window as (
+        select * from {{ ref('int_nomis_extracts_summarised') }}
+    ),
+
+    final as (
+        select movements.*
+        from movements
+        cross join extract_window
+        where
+            movements.moved_on > extract_window.as_of_date
+            or movements.moved_on > {{ reference_now_timestamp() }}
+    )
+
+    select * from final
+"""
+
 GOOD_PATHS = (
     "models/staging/nomis/stg_nomis__movements",
     "models/staging/nomis/stg_nomis__bookings",
+    "models/intermediate/prisons/int_nomis_extracts_summarised",
     "models/marts/prisons/fct_prison_movements",
     "models/marts/prisons/dim_establishment",
 )
 GOOD_MODELS = {path.rsplit("/", 1)[1] for path in GOOD_PATHS}
+GOOD_TESTS = {"tests/marts/prisons/assert_prison_movements_not_after_as_of_date.sql"}
 
 PROJECT = {
     # One source per staging folder; `delius` is declared in nomis' folder (bad).
@@ -199,6 +249,7 @@ PROJECT = {
     ),
     "models/intermediate/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
     + dedent(properties("int_movements_sourced"))
+    + dedent(GOOD_EXTRACTS)
     + dedent(
         """
   - name: int_establishments_versioned
@@ -222,8 +273,12 @@ PROJECT = {
     "models/marts/prisons/fct_prison_movements.sql": model_sql("ref('stg_nomis__movements')"),
     "models/marts/prisons/dim_establishment.sql": model_sql("ref('stg_nomis__bookings')"),
     # Under contract, but a column without type, one without description, a
-    # foreign key without relationships test.
+    # foreign key without relationships test, a date bounded by the clock.
     "models/marts/prisons/fct_prison_discharges.sql": model_sql("ref('stg_nomis__movements')"),
+    # The as-of date the good tests are bounded by.
+    "models/intermediate/prisons/int_nomis_extracts_summarised.sql": model_sql(
+        "ref('stg_nomis__movements')"
+    ),
     # SCD2 with overlapping ranges tested, but not one current row per key.
     "models/intermediate/prisons/int_establishments_versioned.sql": model_sql(
         "ref('stg_nomis__bookings')"
@@ -275,12 +330,26 @@ PROJECT = {
         data_type: varchar
       - name: discharged_on
         description: Discharge date.
+        data_tests:
+          # Bounded by the machine's clock, not the extract's as-of date.
+          - accepted_range:
+              name: fct_prison_discharges_discharged_on_not_in_future
+              arguments:
+                min_value: "cast('1900-01-01' as date)"
+                max_value: current_date
 """
     )
     + dedent(properties("fct_prison_receptions"))
     + dedent(properties("prison_movement_summary"))
     + dedent(properties("fct_prison_releases"))
     + '- name: fct_prison_transfers\n  description: ""\n',
+    # A singular test measuring against the machine's clock.
+    "tests/marts/prisons/assert_prison_movements_not_in_future.sql": """
+        select *
+        from {{ ref('fct_prison_movements') }}
+        where moved_on > cast(NOW() as date)
+    """,
+    **{path: GOOD_SINGULAR_TEST for path in GOOD_TESTS},
     "models/marts/_exposures.yml": """
         version: 2
         exposures:
@@ -319,6 +388,11 @@ EXPECTED = {
     ("check_scd2_model_ranges_tested", "int_establishments_versioned"),
     ("check_source_freshness_populated", "nomis.releases"),
     ("check_source_freshness_has_loaded_at_field", "nomis.transfers"),
+    (
+        "check_test_does_not_read_the_clock",
+        "fct_prison_discharges_discharged_on_not_in_future",
+    ),
+    ("check_test_does_not_read_the_clock", "assert_prison_movements_not_in_future"),
 }
 
 # What a failure must name (beyond the model): the offending columns, tests.
@@ -327,6 +401,17 @@ EXPECTED_DETAIL = {
     ("check_model_column_description_populated", "fct_prison_discharges"): ["discharge_reason"],
     ("check_fact_foreign_keys_tested", "fct_prison_discharges"): ["establishment_key"],
     ("check_scd2_model_ranges_tested", "int_establishments_versioned"): ["one_current_row_per_key"],
+    # The argument, the expression and what to use instead.
+    (
+        "check_test_does_not_read_the_clock",
+        "fct_prison_discharges_discharged_on_not_in_future",
+    ): ["`max_value`", "`current_date`", "as_of_date", "reference_now_timestamp()"],
+    ("check_test_does_not_read_the_clock", "assert_prison_movements_not_in_future"): [
+        "line 3",
+        "`NOW()`",
+        "as_of_date",
+        "reference_now_timestamp()",
+    ],
 }
 
 
@@ -396,6 +481,10 @@ def test_models_that_follow_the_conventions_are_not_reported(
     for model in GOOD_MODELS:
         assert not [line for line in lines if f"`{model}`" in line], "\n".join(lines)
     assert not [line for line in lines if "`prison_dashboard`" in line]
+    clock = [line for line in lines if " check_test_does_not_read_the_clock: " in line]
+    assert len(clock) == 2, "\n".join(clock)
+    for test in GOOD_TESTS:
+        assert not [line for line in lines if line.startswith(f"{test}: ")], "\n".join(lines)
     for source in ("nomis.movements", "nomis.bookings", "delius.offenders"):
         assert not [line for line in lines if f"`{source}`" in line and "freshness" in line], (
             "\n".join(lines)
@@ -405,6 +494,7 @@ def test_models_that_follow_the_conventions_are_not_reported(
 def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
     good = {f"{path}.sql": PROJECT[f"{path}.sql"] for path in GOOD_PATHS}
+    good |= {path: PROJECT[path] for path in GOOD_TESTS}
     good["models/staging/nomis/_nomis__sources.yml"] = """
         version: 2
         sources:
@@ -421,6 +511,9 @@ def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
     """
     good["models/staging/nomis/_nomis__models.yml"] = (
         "version: 2\nmodels:\n" + dedent(properties("stg_nomis__movements")) + dedent(GOOD_BOOKINGS)
+    )
+    good["models/intermediate/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(
+        GOOD_EXTRACTS
     )
     good["models/marts/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(GOOD_MARTS)
     good["models/marts/_exposures.yml"] = """
