@@ -9,7 +9,7 @@ unit-tested and documented; this file only moves the data.
 Splink runs on its own in-memory DuckDB connection, fed with an Arrow copy of the records,
 so that its working tables never touch the warehouse; dbt writes the returned Arrow table.
 It uses DUCKDB_THREADS threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT
-of memory (default 4GB; scale 1 needs about 1GB).
+of memory (default 4GB; scale 1 needs about 1GB, scale 10 about 3GB).
 """
 
 import os
