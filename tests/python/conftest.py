@@ -49,7 +49,7 @@ DBT_TIMEOUT = 1200
 
 #: Every environment variable the project reads (dbt, profiles.yml, the generator, duckdb) is set
 #: explicitly for each command; these inherited ones would change what runs, so they are dropped.
-_DROPPED_ENV = (
+DROPPED_ENV = (
     "DBT_TARGET_PATH",
     "DBT_LOG_PATH",
     "DBT_PROJECT_DIR",
@@ -123,7 +123,7 @@ class TinyProject:
 
     @staticmethod
     def make_env(data_dir: Path, warehouse: Path, tmp_dir: Path) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
         env.update(
             DO_NOT_TRACK="1",
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",

@@ -47,6 +47,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import DROPPED_ENV, CommandResult
 from derived_tables.generator.command import generate
 from derived_tables.generator.faults import FAULTS
 
@@ -65,39 +66,10 @@ WAREHOUSE_NAME = "derived_tables.duckdb"
 COMMAND_TIMEOUT = 1200
 WORKERS = 2
 
-_DROPPED_ENV = (
-    "DBT_TARGET_PATH",
-    "DBT_LOG_PATH",
-    "DBT_PROJECT_DIR",
-    "DBT_PROFILES_DIR",
-    "DBT_TARGET",
-    "DBT_THREADS",
-    "DBT_STATE",
-    "DBT_DEFER",
-    "DERIVED_DATA_DIR",
-    "DERIVED_WAREHOUSE",
-    "DUCKDB_TEMP_DIRECTORY",
-)
-
-
 # ------------------------------------------------------------------------------ commands
 
 
-@dataclass(frozen=True)
-class Command:
-    """A finished command: arguments, exit code, combined output, duration."""
-
-    args: tuple[str, ...]
-    returncode: int
-    output: str
-    seconds: float
-
-    def describe(self) -> str:
-        tail = "\n".join(self.output.splitlines()[-40:])
-        return f"`{' '.join(self.args)}` exited {self.returncode}:\n{tail}"
-
-
-def run(args: Sequence[str], env: Mapping[str, str]) -> Command:
+def run(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -115,7 +87,7 @@ def run(args: Sequence[str], env: Mapping[str, str]) -> Command:
     except subprocess.TimeoutExpired as exc:
         partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         code, output = -1, f"{partial}\n[timed out after {COMMAND_TIMEOUT} s]"
-    return Command(tuple(args), code, output, time.monotonic() - started)
+    return CommandResult(tuple(args), code, output, time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -141,7 +113,7 @@ class Workspace:
         return self.root / "target"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
         (self.root / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
         env.update(
             DO_NOT_TRACK="1",
@@ -159,7 +131,7 @@ class Workspace:
         )
         return env
 
-    def generate(self, *args: str) -> Command:
+    def generate(self, *args: str) -> CommandResult:
         return run(
             [
                 DERIVED,
@@ -175,7 +147,7 @@ class Workspace:
             self.env(),
         )
 
-    def build(self, *args: str, reference_now: dt.date) -> Command:
+    def build(self, *args: str, reference_now: dt.date) -> CommandResult:
         now = json.dumps({"generic_tests_reference_now": reference_now.isoformat()})
         return run(
             [
@@ -254,8 +226,8 @@ class Outcome:
 
     scenario: Scenario
     workspace: Workspace
-    generate: Command
-    build: Command | None = None
+    generate: CommandResult
+    build: CommandResult | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     published_before: str = ""
     published_after: str = ""
