@@ -237,6 +237,7 @@ def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
             list(args),
             cwd=PROJECT_ROOT,
             env=dict(env),
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

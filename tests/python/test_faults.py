@@ -33,11 +33,10 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import DROPPED_ENV, CommandResult
+from conftest import DROPPED_ENV, CommandResult, run_command
 from derived_tables.generator.command import generate
 from derived_tables.generator.faults import FAULTS
 
@@ -63,31 +62,7 @@ NEXT_DAY = AS_OF + dt.timedelta(days=1)
 #: at this scale LPA attorneys do (about 22 a day), at SCALE they do not (about 1).
 EMPTY_EXTRACT_SCALE = 0.2
 WAREHOUSE_NAME = "derived_tables.duckdb"
-COMMAND_TIMEOUT = 1200
 WORKERS = 2
-
-# ------------------------------------------------------------------------------ commands
-
-
-def run(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
-    started = time.monotonic()
-    try:
-        done = subprocess.run(
-            list(args),
-            cwd=PROJECT_ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
-        code, output = done.returncode, done.stdout
-    except subprocess.TimeoutExpired as exc:
-        partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-        code, output = -1, f"{partial}\n[timed out after {COMMAND_TIMEOUT} s]"
-    return CommandResult(tuple(args), code, output, time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -132,7 +107,7 @@ class Workspace:
         return env
 
     def generate(self, *args: str) -> CommandResult:
-        return run(
+        return run_command(
             [
                 DERIVED,
                 "generate",
@@ -149,7 +124,7 @@ class Workspace:
 
     def build(self, *args: str, reference_now: dt.date) -> CommandResult:
         now = json.dumps({"generic_tests_reference_now": reference_now.isoformat()})
-        return run(
+        return run_command(
             [
                 DERIVED,
                 "build",
