@@ -5,26 +5,36 @@ Analysts never see a half-built or untested warehouse:
 1. **Lock.** One build at a time: an exclusive, non-blocking ``flock`` on
    ``warehouse/.build.lock`` (the holder's PID is written in it). A second build exits at once
    (code 75) naming the lock and that PID.
-2. **Write** a *candidate* on the same filesystem,
-   ``warehouse/.candidate/derived_tables.duckdb``: a copy of the published file (so
-   incremental models keep their state) or, with ``--full-refresh`` or on the first build, a
-   new file. The candidate has the published file's *name*, in a folder of its own, because
-   DuckDB and dbt-duckdb name the catalog after the file name: the views and the manifest then
-   say ``derived_tables`` exactly as the published file does. The path is fixed (not per
-   process): the lock makes it one build's at a time, and a fixed path keeps dbt's profile,
-   and so its partial parsing (``target/partial_parse.msgpack``), the same from build to
-   build. A candidate left by a killed build is removed under the lock first. ``dbt build``
-   (seeds, models, snapshots and tests; with ``--select``, plus every seed) runs against it
-   (``DERIVED_WAREHOUSE`` points the profile there).
-3. **Audit.** ``dbt build`` runs every test; any error or failing test of severity error fails
+2. **Pin** the curated input (snapshot.py): the partitions complete now are listed, checked
+   (a partition dated after the build's as-of date is refused, exit 65) and hard-linked into
+   ``warehouse/private/curated/``, which dbt reads (``DERIVED_DATA_DIR``); data landing
+   meanwhile waits for the next build. Names starting with ``.`` or ``_`` are never read.
+3. **Write** a *candidate* on the same filesystem,
+   ``warehouse/.candidate/private/derived_tables.duckdb``: a copy of the *private build file*
+   ``warehouse/private/derived_tables.duckdb`` (so incremental models keep their state) or,
+   with ``--full-refresh`` or on the first build, a new file. The candidate has the
+   published file's *name*, in a folder of its own, because DuckDB and dbt-duckdb name the
+   catalog after the file name: the views and the manifest then say ``derived_tables``
+   exactly as the published file does. The path is fixed (not per process): the lock makes
+   it one build's at a time, and a fixed path keeps dbt's profile, and so its partial parsing
+   (``target/partial_parse.msgpack``), the same from build to build. A candidate left by a
+   killed build is removed under the lock first. ``dbt build`` (seeds, models, snapshots and
+   tests; with ``--select``, plus every seed) runs against it (``DERIVED_WAREHOUSE`` points
+   the profile there).
+4. **Audit.** ``dbt build`` runs every test; any error or failing test of severity error fails
    the audit: the candidate is deleted, the failing nodes are listed (from
    ``target/run_results.json``) and the published warehouse is left byte-for-byte as it was.
-   Ctrl-C, SIGTERM or any exception also delete the candidate.
-4. **Publish.** Only then: the published file is kept as
-   ``warehouse/derived_tables.previous.duckdb`` (through a hard link, so the published path
-   never disappears) and the candidate is renamed onto the published path with ``os.replace``:
-   atomic, and readers holding the old file open keep reading it. ``derived rollback`` swaps
-   the previous file back (run it again to undo the rollback).
+   Ctrl-C, SIGTERM or any exception also delete the candidate; a write error (permission,
+   disk full) ends in one line saying what failed, where and what to do (exit 73).
+5. **Export.** A new file, ``warehouse/.candidate/public/derived_tables.duckdb``, receives only
+   the relations whose dbt node says ``meta: {published: true}`` (marts and reference data;
+   staging and intermediate, which hold direct identifiers, never), with their DDL and
+   comments. Being new, it holds nothing else, not even in freed blocks.
+6. **Publish.** Only then: the private candidate replaces the private build file, and the
+   public candidate the published file, each keeping the replaced file as
+   ``*.previous.duckdb`` (through a hard link, so the path never disappears) and each renamed
+   with ``os.replace``: atomic, and readers holding the old file open keep reading it.
+   ``derived rollback`` swaps the previous files back (run it again to undo the rollback).
 
 The published warehouse is ``warehouse/derived_tables.duckdb`` under the project root, or
 ``DERIVED_WAREHOUSE`` (the path the dev target of profiles.yml uses). dbt's ``target/`` artefacts
@@ -46,6 +56,7 @@ published file: that bypasses the audit. To inspect the previous version, attach
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import fcntl
 import json
@@ -55,22 +66,31 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
 import click
+import duckdb
 import yaml
+
+from derived_tables import snapshot
+from derived_tables.generator.output import default_data_dir
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "derived_tables.duckdb"
 WAREHOUSE_ENV = "DERIVED_WAREHOUSE"
 LOCK_NAME = ".build.lock"
 CANDIDATE_NAME = ".candidate"
+PRIVATE_DIR = "private"
+PUBLIC_DIR = "public"
+#: `meta` key of a dbt node (model, seed, snapshot) that may be copied to the published file.
+PUBLISHED_META = "published"
 #: Also matches the ``.candidate-<pid>`` folders of earlier versions, so they are cleaned up.
 CANDIDATE_GLOB = ".candidate*"
 EXIT_AUDIT_FAILED = 1
+EXIT_CANNOT_WRITE = 73  # EX_CANTCREAT: the warehouse folder refused a write (permission, disk)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other build has finished
 FAILED_STATUSES = ("error", "fail", "runtime error")
 
@@ -81,6 +101,10 @@ class BuildLocked(click.ClickException):
 
 class AuditFailed(click.ClickException):
     exit_code = EXIT_AUDIT_FAILED
+
+
+class CannotWrite(click.ClickException):
+    exit_code = EXIT_CANNOT_WRITE
 
 
 class Interrupted(Exception):
@@ -120,12 +144,33 @@ class WarehousePaths:
         return self.folder / LOCK_NAME
 
     @property
+    def private(self) -> Path:
+        """The private build file: everything dbt built, staging and intermediate included."""
+        return self.folder / PRIVATE_DIR / self.published.name
+
+    @property
+    def pinned_curated(self) -> Path:
+        """The curated partitions the last build pinned (links), which dbt and the private
+        staging views read; replaced at the start of each build (see snapshot.py)."""
+        return self.folder / PRIVATE_DIR / "curated"
+
+    @property
+    def private_previous(self) -> Path:
+        return self.private.with_name(self.previous.name)
+
+    @property
     def candidate_dir(self) -> Path:
         return self.folder / CANDIDATE_NAME
 
     @property
     def candidate(self) -> Path:
-        return self.candidate_dir / self.published.name
+        """The private candidate dbt builds (a copy of the private build file)."""
+        return self.candidate_dir / PRIVATE_DIR / self.published.name
+
+    @property
+    def public_candidate(self) -> Path:
+        """The public candidate: only the published relations, copied from the candidate."""
+        return self.candidate_dir / PUBLIC_DIR / self.published.name
 
     @classmethod
     def resolve(cls, project_dir: Path) -> WarehousePaths:
@@ -159,8 +204,14 @@ def target_path(project_dir: Path) -> Path:
 @contextlib.contextmanager
 def build_lock(paths: WarehousePaths) -> Iterator[None]:
     """Hold the exclusive build lock, or fail at once naming its holder."""
-    paths.folder.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = open(paths.lock, "a+", encoding="utf-8")  # noqa: SIM115 (held open)
+    try:
+        paths.folder.mkdir(parents=True, exist_ok=True)
+        handle: IO[str] = open(paths.lock, "a+", encoding="utf-8")  # noqa: SIM115 (held open)
+    except OSError as error:
+        raise CannotWrite(
+            f"cannot take the build lock {paths.lock}: {error.strerror or error}; make "
+            f"{paths.folder} writable by this user, then build again"
+        ) from None
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -256,9 +307,18 @@ class DbtOptions:
         return steps
 
 
-def run_dbt(args: Sequence[str], candidate: Path, project_dir: Path) -> int:
-    """Run one dbt command against the candidate; dbt's output goes to the console."""
+def run_dbt(
+    args: Sequence[str],
+    candidate: Path,
+    project_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> int:
+    """Run one dbt command against the candidate; dbt's output goes to the console.
+
+    `extra_env`: the pinned curated snapshot (DERIVED_DATA_DIR) and the as-of date.
+    """
     env = dict(os.environ)
+    env.update(extra_env or {})
     env.update({WAREHOUSE_ENV: str(candidate), "DO_NOT_TRACK": "1"})
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     # No stdin: dbt never prompts; Ctrl-C reaches dbt too (same process group).
@@ -351,25 +411,24 @@ def remove_stale_candidates(paths: WarehousePaths) -> list[Path]:
 
 
 def prepare_candidate(paths: WarehousePaths, candidate: Path, fresh: bool) -> None:
-    candidate.parent.mkdir(parents=True)
-    if fresh or not paths.published.exists():
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    if fresh or not paths.private.exists():
         return
-    needed = paths.published.stat().st_size
+    needed = paths.private.stat().st_size
     free = shutil.disk_usage(paths.folder).free
     if needed * 1.1 > free:
-        raise click.ClickException(
-            f"not enough disk space to copy the warehouse ({needed / 2**30:.1f} GiB needed, "
-            f"{free / 2**30:.1f} GiB free in {paths.folder}); try --full-refresh or free space"
+        raise CannotWrite(
+            f"not enough disk space to copy the private build file {paths.private} "
+            f"({needed / 2**30:.1f} GiB needed, {free / 2**30:.1f} GiB free in "
+            f"{paths.folder}); nothing was published. Free space, or build with --full-refresh"
         )
-    shutil.copy2(paths.published, candidate)
-    if wal(paths.published).exists():  # not yet checkpointed: belongs with the file
-        shutil.copy2(wal(paths.published), wal(candidate))
+    shutil.copy2(paths.private, candidate)
+    if wal(paths.private).exists():  # not yet checkpointed: belongs with the file
+        shutil.copy2(wal(paths.private), wal(candidate))
 
 
 def checkpoint(database: Path) -> None:
     """Fold any write-ahead log into the file, so the file alone is the whole warehouse."""
-    import duckdb
-
     with duckdb.connect(str(database)) as con:
         con.execute("checkpoint")
     if wal(database).exists() and wal(database).stat().st_size > 0:
@@ -377,40 +436,279 @@ def checkpoint(database: Path) -> None:
     wal(database).unlink(missing_ok=True)
 
 
-def publish(paths: WarehousePaths, candidate: Path) -> None:
-    """Keep the published file as previous, then atomically rename the candidate onto it."""
-    checkpoint(candidate)
-    fsync_file(candidate)
-    published, previous = paths.published, paths.previous
-    if published.exists():
+# --------------------------------------------------------------------------------------------
+# The public export: only relations whose dbt node says `meta: {published: true}`
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relation:
+    schema: str
+    name: str
+
+    @property
+    def sql(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.name)}"
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def published_relations(manifest_path: Path) -> list[Relation]:
+    """The relations of every model, seed and snapshot whose config has `meta.published: true`.
+
+    Publishing is opt-in: a node that does not say so (staging, intermediate, anything new)
+    stays in the private build file. A node marked `personal_data: direct` (identifiers in
+    clear) is never published: the audit fails, naming it.
+    """
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise click.ClickException(
+            f"cannot read the dbt manifest {manifest_path} ({error}); nothing was published"
+        ) from None
+    relations = set()
+    for unique_id, node in manifest.get("nodes", {}).items():
+        if node.get("resource_type") not in ("model", "seed", "snapshot"):
+            continue
+        config = node.get("config") or {}
+        if config.get("materialized") == "ephemeral":
+            continue
+        meta = {**(node.get("meta") or {}), **(config.get("meta") or {})}
+        if meta.get(PUBLISHED_META) is not True:
+            continue
+        if meta.get("personal_data") == "direct":
+            raise AuditFailed(
+                f"audit failed: {unique_id} is marked both `published: true` and "
+                "`personal_data: direct`; nothing was published. Publish only pseudonymised "
+                "data: fix the model or its meta"
+            )
+        relations.add(Relation(node["schema"], node.get("alias") or node["name"]))
+    return sorted(relations, key=str)
+
+
+def export_public(build_file: Path, public_file: Path, relations: Sequence[Relation]) -> int:
+    """Write a new DuckDB file holding only `relations`, copied from `build_file`.
+
+    Tables keep their DDL (types, constraints) and comments (the persisted docs); views are
+    recreated from their SQL, so a view that reads an unpublished relation fails here, naming
+    it. Nothing else is ever written to the file, so no private data can linger in it (not
+    even in freed blocks). Returns the number of relations copied; those not built (a
+    `--select` build on a fresh candidate) are skipped.
+    """
+    public_file.parent.mkdir(parents=True, exist_ok=True)
+    public_file.unlink(missing_ok=True)
+    wanted = {(r.schema, r.name) for r in relations}
+    with duckdb.connect(str(public_file)) as con:
+        con.execute(f"attach {literal(str(build_file))} as build (read_only)")
+        tables = [
+            (schema, name, sql, comment)
+            for schema, name, sql, comment in con.execute(
+                "select schema_name, table_name, sql, comment from duckdb_tables()"
+                " where database_name = 'build'"
+            ).fetchall()
+            if (schema, name) in wanted
+        ]
+        views = [
+            (schema, name, sql, comment)
+            for schema, name, sql, comment in con.execute(
+                "select schema_name, view_name, sql, comment from duckdb_views()"
+                " where database_name = 'build' and not internal"
+            ).fetchall()
+            if (schema, name) in wanted
+        ]
+        columns = con.execute(
+            "select schema_name, table_name, column_name, comment from duckdb_columns()"
+            " where database_name = 'build' and comment is not null"
+        ).fetchall()
+        for schema in sorted({schema for schema, *_ in tables + views}):
+            con.execute(f"create schema if not exists {quote(schema)}")
+        for schema, name, sql, _ in tables:
+            relation = Relation(schema, name)
+            con.execute(sql)
+            con.execute(f"insert into {relation.sql} select * from build.{relation.sql}")
+        pending = list(views)
+        while pending:  # a view may read another view: create them in dependency order
+            failed = []
+            for view in pending:
+                try:
+                    con.execute(view[2])
+                except duckdb.Error as error:
+                    failed.append((view, error))
+            if len(failed) == len(pending):
+                (schema, name, *_), error = failed[0]
+                raise click.ClickException(
+                    f"cannot publish the view {schema}.{name}: {error}. A published view may "
+                    "read only published relations: publish what it reads, or make it a table"
+                )
+            pending = [view for view, _ in failed]
+        for kind, found in (("table", tables), ("view", views)):
+            for schema, name, _, comment in found:
+                if comment:
+                    relation = Relation(schema, name)
+                    con.execute(f"comment on {kind} {relation.sql} is {literal(comment)}")
+        for schema, name, column, comment in columns:
+            if (schema, name) in wanted:
+                con.execute(
+                    f"comment on column {Relation(schema, name).sql}.{quote(column)}"
+                    f" is {literal(comment)}"
+                )
+        con.execute("detach build")
+        con.execute("checkpoint")
+    return len(tables) + len(views)
+
+
+def replace_keeping_previous(new: Path, current: Path, previous: Path) -> None:
+    """Keep `current` as `previous` (hard link: `current` never disappears), then atomically
+    rename `new` onto `current`."""
+    if current.exists():
         link = previous.with_name(previous.name + ".tmp")
         link.unlink(missing_ok=True)
-        os.link(published, link)  # the published path never disappears
+        os.link(current, link)
         os.replace(link, previous)
-        if wal(published).exists():
-            os.replace(wal(published), wal(previous))
+        if wal(current).exists():
+            os.replace(wal(current), wal(previous))
         else:
             wal(previous).unlink(missing_ok=True)
-    os.replace(candidate, published)
-    fsync_dir(paths.folder)
+    os.replace(new, current)
+    fsync_dir(current.parent)
+
+
+def publish(paths: WarehousePaths, candidate: Path) -> None:
+    """Replace the private build file by the candidate, then the published file by the public
+    candidate (the commit point), each keeping the file it replaces as previous."""
+    checkpoint(candidate)
+    fsync_file(candidate)
+    fsync_file(paths.public_candidate)
+    paths.private.parent.mkdir(mode=0o700, exist_ok=True)
+    replace_keeping_previous(candidate, paths.private, paths.private_previous)
+    replace_keeping_previous(paths.public_candidate, paths.published, paths.previous)
+
+
+def relations_in(database: Path) -> set[tuple[str, str]]:
+    """(schema, name) of every table and view of a DuckDB file."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        found = con.execute(
+            "select schema_name, table_name from duckdb_tables()"
+            " where database_name = current_database()"
+            " union all select schema_name, view_name from duckdb_views()"
+            " where database_name = current_database() and not internal"
+        ).fetchall()
+    return {(schema, name) for schema, name in found}
+
+
+def remove_legacy_previous(paths: WarehousePaths) -> None:
+    """After the first publish of this layout, the previous file is the old published file,
+    which held the private schemas too: delete it rather than keep it for analysts."""
+    legacy = paths.previous.exists() and private_relations_in(paths.previous, paths)
+    if legacy:
+        try:
+            paths.previous.unlink()
+            wal(paths.previous).unlink(missing_ok=True)
+        except OSError as error:
+            raise CannotWrite(
+                f"published, but could not remove {paths.previous} ({error.strerror}), which "
+                "holds private relations from an older version: delete it by hand"
+            ) from None
+        _say(
+            f"removed {paths.previous}: published by an older version, it held relations "
+            f"that are now private ({', '.join(legacy[:3])}, ...); rollback is not possible"
+        )
+
+
+def private_relations_in(database: Path, paths: WarehousePaths) -> list[str]:
+    """Relations of `database` that the private build file holds and the published file does
+    not (a file published by an older version, which held staging and intermediate too)."""
+    private_only = relations_in(paths.private) - relations_in(paths.published)
+    return sorted(f"{s}.{n}" for s, n in relations_in(database) & private_only)
+
+
+def swap_files(current: Path, previous: Path) -> None:
+    if not current.exists():
+        os.replace(previous, current)
+    else:
+        link = current.with_name(current.name + ".rollback.tmp")
+        link.unlink(missing_ok=True)
+        os.link(current, link)
+        os.replace(previous, current)
+        os.replace(link, previous)
+    for path in (current, previous):
+        if wal(path).exists():
+            raise click.ClickException(f"{wal(path)} exists: checkpoint before rolling back")
+    fsync_dir(current.parent)
 
 
 def swap_with_previous(paths: WarehousePaths) -> None:
-    published, previous = paths.published, paths.previous
-    if not previous.exists():
-        raise click.ClickException(f"nothing to roll back to: {previous} does not exist")
-    if not published.exists():
-        os.replace(previous, published)
+    """Swap the published file with its previous version, and the private build file with
+    its own (when there is one), so the next build starts from the matching state."""
+    if not paths.previous.exists():
+        raise click.ClickException(f"nothing to roll back to: {paths.previous} does not exist")
+    swap_files(paths.published, paths.previous)
+    if paths.private_previous.exists():
+        swap_files(paths.private, paths.private_previous)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def describe_os_error(error: OSError, paths: WarehousePaths) -> str:
+    """One line: what failed, where, what to do."""
+    where = error.filename or paths.folder
+    reason = error.strerror or str(error)
+    if error.errno is not None:
+        reason += f" (errno {error.errno})"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = f"free space on the file system of {paths.folder}, then build again"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        advice = f"make {paths.folder} writable by this user, then build again"
     else:
-        link = published.with_name(published.name + ".rollback.tmp")
-        link.unlink(missing_ok=True)
-        os.link(published, link)
-        os.replace(previous, published)
-        os.replace(link, previous)
-    for path in (published, previous):
-        if wal(path).exists():
-            raise click.ClickException(f"{wal(path)} exists: checkpoint before rolling back")
-    fsync_dir(paths.folder)
+        advice = "fix the cause, then build again"
+    return (
+        f"cannot write {where}: {reason}; nothing was published and "
+        f"{paths.published} is unchanged. {advice[0].upper()}{advice[1:]}"
+    )
+
+
+def discard_candidate(paths: WarehousePaths) -> Path | None:
+    """Remove the candidate folder; the path left behind when that is impossible."""
+    folder = paths.candidate_dir
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder if folder.exists() else None
+
+
+def pin_curated_snapshot(
+    project: Path, paths: WarehousePaths, as_of: dt.date, as_of_origin: str
+) -> dict[str, str]:
+    """List, check and pin the curated partitions (see snapshot.py); dbt's extra environment."""
+    root = default_data_dir(project)
+    env = {snapshot.AS_OF_ENV: as_of.isoformat()}
+    _say(f"as-of date {as_of} (from {as_of_origin})")
+    if not root.is_dir():
+        _say(f"no curated data folder {root}: nothing to pin")
+        return env
+    partitions = snapshot.list_partitions(root)
+    snapshot.refuse_future_partitions(partitions, as_of)
+    pinned = paths.pinned_curated
+    pinned.parent.mkdir(mode=0o700, exist_ok=True)
+    shutil.rmtree(pinned, ignore_errors=True)
+    method = snapshot.pin(partitions, pinned)
+    tables = {(p.system, p.table) for p in partitions}
+    files = sum(len(p.files) for p in partitions)
+    _say(
+        f"pinned {len(partitions)} partition(s) of {len(tables)} curated table(s), "
+        f"{files} file(s), from {root} ({method}); data landing now waits for the next build"
+    )
+    env[snapshot.DATA_DIR_ENV] = str(pinned)
+    return env
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,6 +754,16 @@ def _with_project_options(function: Any) -> Any:
 @click.option("--target", "-t", default=None, help="dbt target (default: the profile's).")
 @click.option("--threads", type=int, default=None, help="dbt threads (default: the profile's).")
 @click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help=(
+        "The build's as-of date: a curated partition dated after it is refused. Default: "
+        f"{snapshot.AS_OF_ENV}, else today's UTC date. Recorded in fct_source_extractions."
+    ),
+)
+@click.option(
     "--docs/--no-docs",
     default=False,
     help="Also run `dbt docs generate` on the candidate before publishing it.",
@@ -468,35 +776,47 @@ def build(
     vars: str | None,
     target: str | None,
     threads: int | None,
+    as_of: dt.datetime | None,
     docs: bool,
     project_dir: Path | None,
     profiles_dir: Path | None,
 ) -> None:
     """Build, test and publish the warehouse (write-audit-publish).
 
-    Runs `dbt build` (seeds included) on a candidate copy of the warehouse; only when every model
-    built and every test passed is the candidate renamed onto the published file (the old one
-    is kept for `derived rollback`). A failed build leaves the published warehouse untouched.
+    Pins the curated partitions complete when it starts (refusing any dated after the as-of
+    date), runs `dbt build` (seeds included) on a candidate copy of the private build file,
+    and only when every model built and every test passed publishes: the published file
+    gets only the relations marked `meta: {published: true}` (marts, reference data), the
+    private build file keeps the rest. A failed build changes neither.
+
+    \b
+    Exit codes: 0 published; 1 the audit failed (a model or test; listed); 2 wrong usage;
+    65 curated input refused (future-dated or misnamed partition); 73 cannot write the
+    warehouse folder (permission, disk full); 75 another build holds the lock;
+    130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
     """
     project = (project_dir or default_project_dir()).resolve()
     profiles = (profiles_dir or project).resolve()
     paths = WarehousePaths.resolve(project)
     options = DbtOptions(project, profiles, select, exclude, full_refresh, vars, target, threads)
+    as_of_date, as_of_origin = snapshot.resolve_as_of(as_of.date() if as_of else None)
     started = time.monotonic()
     with build_lock(paths), sigterm_as_exception():
         for stale in remove_stale_candidates(paths):
             _say(f"removed a stale candidate left by an interrupted build: {stale}")
         candidate = paths.candidate
-        fresh = full_refresh or not paths.published.exists()
+        fresh = full_refresh or not paths.private.exists()
         try:
+            paths.candidate_dir.mkdir(mode=0o700)
+            extra_env = pin_curated_snapshot(project, paths, as_of_date, as_of_origin)
             prepare_candidate(paths, candidate, fresh)
-            origin = "a new file" if fresh else f"a copy of {paths.published}"
+            origin = "a new file" if fresh else f"a copy of the private build file {paths.private}"
             _say(f"candidate {candidate} ({origin})")
             results_file = target_path(project) / "run_results.json"
             for step, args in options.steps(docs):
                 _say(f"{step} ...")
                 step_started = time.time()
-                code = run_dbt(args, candidate, project)
+                code = run_dbt(args, candidate, project, extra_env)
                 if code != 0:
                     results = read_run_results(results_file, step_started)
                     raise AuditFailed(describe_failure(step, code, results))
@@ -504,15 +824,37 @@ def build(
                 failed = [r for r in results if r.status in FAILED_STATUSES]
                 if failed:  # dbt said success but a node failed: do not trust it
                     raise AuditFailed(describe_failure(step, code, results))
+            checkpoint(candidate)
+            relations = published_relations(target_path(project) / "manifest.json")
+            if not relations:
+                raise AuditFailed(
+                    "audit failed: no model or seed is marked `meta: {published: true}`, so "
+                    "there is nothing to publish; nothing was published"
+                )
+            copied = export_public(candidate, paths.public_candidate, relations)
+            _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
             publish(paths, candidate)
         except Interrupted as error:
             _say(f"{error}: discarding the candidate", err=True)
             raise click.exceptions.Exit(128 + signal.SIGTERM) from None
+        except KeyboardInterrupt:
+            _say("interrupted: discarding the candidate; nothing was published", err=True)
+            raise click.exceptions.Exit(128 + signal.SIGINT) from None
+        except OSError as error:
+            raise CannotWrite(describe_os_error(error, paths)) from None
+        except duckdb.IOException as error:
+            raise CannotWrite(
+                f"cannot write the warehouse in {paths.folder}: {one_line(str(error))}; nothing "
+                "was published. Free space or fix permissions there, then build again"
+            ) from None
         except BaseException:
-            _say("build failed or interrupted: discarding the candidate", err=True)
+            _say("build failed: discarding the candidate", err=True)
             raise
         finally:
-            shutil.rmtree(candidate.parent, ignore_errors=True)
+            left = discard_candidate(paths)
+            if left:
+                _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
+        remove_legacy_previous(paths)
     kept = f"; previous kept as {paths.previous}" if paths.previous.exists() else ""
     _say(f"published {paths.published} in {time.monotonic() - started:.0f}s{kept}")
 

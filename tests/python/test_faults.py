@@ -84,6 +84,12 @@ class Workspace:
         return self.root / "warehouse" / WAREHOUSE_NAME
 
     @property
+    def private(self) -> Path:
+        """The private build file `derived build` keeps beside the published one (staging,
+        intermediate and the incremental state)."""
+        return self.root / "warehouse" / "private" / WAREHOUSE_NAME
+
+    @property
     def target(self) -> Path:
         return self.root / "target"
 
@@ -234,7 +240,7 @@ class Outcome:
         }
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        con = duckdb.connect(str(self.workspace.warehouse), read_only=True)
+        con = duckdb.connect(str(self.workspace.private), read_only=True)
         try:
             return con.execute(sql).fetchall()
         finally:
@@ -291,6 +297,8 @@ class Runner:
         outcome.fault_record = manifest.get("faults", [{}])[-1]
         work.warehouse.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(self.good.warehouse, work.warehouse)
+        work.private.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.good.private, work.private)
         outcome.published_before = sha256(work.warehouse)
         selection = [arg for selector in scenario.select for arg in ("--select", selector)]
         outcome.build = work.build(*selection, reference_now=NEXT_DAY)

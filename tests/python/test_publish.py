@@ -7,6 +7,7 @@ DuckDB in seconds, without the main project or its data.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -19,6 +20,7 @@ import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import click
@@ -26,7 +28,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
-from derived_tables import publish
+from derived_tables import publish, snapshot
 from derived_tables.publish import build, rollback
 
 FILES = {
@@ -37,9 +39,15 @@ FILES = {
         profile: tiny
         flags:
           send_anonymous_usage_stats: false
+        vars:
+          files: "{name}/extraction_date=*/[!._]*.parquet"
         models:
           tiny:
             +materialized: table
+            +meta: {published: true}
+        seeds:
+          tiny:
+            +meta: {published: true}
         """,
     "profiles.yml": """
         tiny:
@@ -69,7 +77,24 @@ FILES = {
         where {{ var('run_id', 0) }} not in (select run_id from {{ this }})
         {% endif %}
         """,
+    "models/private_people.sql": """
+        {{ config(meta={'published': false}) }}
+        select person_id, 'SECRET-' || person_name as raw_name from {{ ref('people') }}
+        """,
+    "models/events_table.sql": """
+        select event_id, cast(extraction_date as date) as extraction_date
+        from {{ source('sys', 'events') }}
+        """,
     "models/schema.yml": """
+        sources:
+          - name: sys
+            config:
+              meta:
+                external_location: >-
+                  read_parquet('{{ env_var("DERIVED_DATA_DIR") }}/{schema}/{{ var("files") }}',
+                  hive_partitioning = true)
+            tables:
+              - name: events
         models:
           - name: people_table
             columns:
@@ -87,6 +112,24 @@ def _write_project(root: Path) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    _write_partition(root, "2025-01-01", [1, 2])
+
+
+def _partition(project: Path, date: str, hidden: str = "") -> Path:
+    return project / "data" / "curated" / "sys" / "events" / f"{hidden}extraction_date={date}"
+
+
+def _write_partition(project: Path, date: str, event_ids: list[int]) -> Path:
+    """One curated partition of `sys.events`, written as the generator would."""
+    folder = _partition(project, date)
+    folder.mkdir(parents=True, exist_ok=True)
+    values = ", ".join(f"({event_id})" for event_id in event_ids)
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from (values {values}) as t(event_id)) "
+            f"to '{folder / 'part-0.parquet'}' (format parquet)"
+        )
+    return folder
 
 
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,6 +193,18 @@ def _previous(project: Path) -> Path:
     return project / "warehouse" / "derived_tables.previous.duckdb"
 
 
+def _private(project: Path) -> Path:
+    return project / "warehouse" / "private" / "derived_tables.duckdb"
+
+
+def _private_previous(project: Path) -> Path:
+    return project / "warehouse" / "private" / "derived_tables.previous.duckdb"
+
+
+def _error_lines(result: Result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("Error")]
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -169,6 +224,10 @@ def _build(project: Path, *args: str) -> Result:
 def _query(database: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def _events(database: Path) -> list[tuple]:
+    return _query(database, "select * from main.events_table order by all")
 
 
 def _runs(database: Path) -> list[int]:
@@ -283,7 +342,9 @@ def test_rollback_swaps_the_previous_version_back_and_forth(built: Path) -> None
         ".build.lock",
         "derived_tables.duckdb",
         "derived_tables.previous.duckdb",
+        "private",
     ]
+    assert _runs(_private(built)) == [1, 2] and _runs(_private_previous(built)) == [1]
 
 
 def test_rollback_without_a_previous_version_fails_clearly(built: Path) -> None:
@@ -300,10 +361,10 @@ def _interrupting(
     """Replace dbt by a step that interrupts the build; return the candidates it saw."""
     seen: list[Path] = []
 
-    def run_dbt(args: Sequence[str], candidate: Path, project_dir: Path) -> int:
+    def run_dbt(args: Sequence[str], candidate: Path, project_dir: Path, *_: object) -> int:
         assert os.environ.get(publish.WAREHOUSE_ENV) is None  # only the child gets it
         seen.extend(_candidates(project))
-        assert candidate.parent in seen
+        assert candidate.parents[1] in seen
         interrupt()
         return 0
 
@@ -338,14 +399,18 @@ def test_sigterm_discards_the_candidate(built: Path, monkeypatch: pytest.MonkeyP
 
 def test_exception_discards_the_candidate(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _sha256(_published(built))
-    monkeypatch.setattr(publish, "run_dbt", lambda args, candidate, project_dir: 0)
+    monkeypatch.setattr(publish, "run_dbt", lambda *args: 0)
 
     def boom(paths: publish.WarehousePaths, candidate: Path) -> None:
         raise OSError("disk on fire")
 
     monkeypatch.setattr(publish, "publish", boom)
     result = _build(built)
-    assert result.exit_code != 0 and isinstance(result.exception, OSError)
+    assert result.exit_code == publish.EXIT_CANNOT_WRITE, result.output
+    assert _error_lines(result) == [
+        f"Error: cannot write {built / 'warehouse'}: disk on fire; nothing was published and "
+        f"{_published(built)} is unchanged. Fix the cause, then build again"
+    ]
     assert _candidates(built) == [] and _sha256(_published(built)) == before
 
 
@@ -416,5 +481,208 @@ def test_only_candidates_count_as_stale(tmp_path: Path) -> None:
 def test_candidate_path_is_fixed(tmp_path: Path) -> None:
     """The same candidate path every build (dbt's profile, so its partial parse, stays valid)."""
     paths = publish.WarehousePaths(tmp_path / "derived_tables.duckdb")
-    assert paths.candidate == tmp_path / ".candidate" / "derived_tables.duckdb"
+    assert paths.candidate == tmp_path / ".candidate" / "private" / "derived_tables.duckdb"
     assert str(os.getpid()) not in str(paths.candidate)
+
+
+# --- Issue 11: what the published file holds; inputs pinned at the start; failures ----------
+
+
+def test_only_published_relations_reach_the_published_file(built: Path) -> None:
+    """The fault: the published file held the private build state (identifiers in clear)."""
+    relations = _query(
+        _published(built),
+        "select table_name from duckdb_tables() union all "
+        "select view_name from duckdb_views() where not internal order by 1",
+    )
+    assert relations == [
+        ("events_table",),
+        ("people",),
+        ("people_table",),
+        ("people_view",),
+        ("runs",),
+    ]
+    assert _query(_published(built), "select count(*) from main.people_view") == [(2,)]
+    with pytest.raises(duckdb.CatalogException):
+        _query(_published(built), "select * from main.private_people")
+    # ... while the private build file keeps it, for the next (incremental) build
+    assert _query(_private(built), "select count(*) from main.private_people") == [(2,)]
+    assert not any(
+        b"SECRET-" in path.read_bytes() for path in (_published(built), _previous(built))
+    )
+
+
+def test_published_relations_come_from_meta(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    node = {"resource_type": "model", "schema": "s", "name": "m", "alias": "m", "config": {}}
+    manifest.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.a.pub": {
+                        **node,
+                        "name": "pub",
+                        "alias": "pub",
+                        "config": {"meta": {"published": True}},
+                    },
+                    "model.a.priv": {
+                        **node,
+                        "name": "priv",
+                        "alias": "priv",
+                        "config": {"meta": {"published": False}},
+                    },
+                    "model.a.unsaid": node,
+                    "seed.a.ref": {
+                        **node,
+                        "resource_type": "seed",
+                        "name": "ref",
+                        "alias": "ref",
+                        "config": {"meta": {"published": True}},
+                    },
+                    "test.a.t": {
+                        **node,
+                        "resource_type": "test",
+                        "config": {"meta": {"published": True}},
+                    },
+                }
+            }
+        )
+    )
+    assert [str(r) for r in publish.published_relations(manifest)] == ["s.pub", "s.ref"]
+    nodes = json.loads(manifest.read_text())["nodes"]
+    nodes["model.a.pub"]["config"]["meta"]["personal_data"] = "direct"
+    manifest.write_text(json.dumps({"nodes": nodes}))
+    with pytest.raises(publish.AuditFailed, match=r"model\.a\.pub .*personal_data: direct"):
+        publish.published_relations(manifest)
+
+
+def test_a_partition_landing_during_the_build_waits_for_the_next(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fault: a daily extract written while `derived build` ran was published untested."""
+    real_run_dbt = publish.run_dbt
+    landed: list[Path] = []
+
+    def landing_meanwhile(args: Sequence[str], *rest: object) -> int:
+        if not landed:  # the feed delivers a partition, and a file into a pinned one
+            landed.append(_write_partition(built, "2025-01-02", [3]))
+            (_partition(built, "2025-01-01") / "part-1.parquet").write_bytes(
+                (landed[0] / "part-0.parquet").read_bytes()
+            )
+        return real_run_dbt(args, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "run_dbt", landing_meanwhile)
+    result = _build(built)
+    assert result.exit_code == 0, result.output
+    assert "pinned 1 partition(s) of 1 curated table(s), 1 file(s)" in result.output
+    assert _events(_published(built)) == [(1, date(2025, 1, 1)), (2, date(2025, 1, 1))]
+
+    monkeypatch.setattr(publish, "run_dbt", real_run_dbt)
+    result = _build(built)  # the next build reads them
+    assert result.exit_code == 0, result.output
+    assert [row[0] for row in _events(_published(built))] == [1, 2, 3, 3]
+
+
+def test_hidden_and_temporary_files_are_never_read(built: Path) -> None:
+    """The fault: macOS `._part-0.parquet` and an in-progress hidden folder were globbed."""
+    (_partition(built, "2025-01-01") / "._part-0.parquet").write_bytes(b"\x00Mac resource fork")
+    (_partition(built, "2025-01-01") / "_SUCCESS").write_bytes(b"")
+    in_progress = _partition(built, "2025-01-02", hidden=".")
+    in_progress = in_progress.with_name(in_progress.name + ".inprogress")
+    in_progress.mkdir()
+    (in_progress / "part-0.parquet").write_bytes(b"half a parquet file")
+    temporary = _partition(built, "2025-01-02").parent / "_temporary"
+    temporary.mkdir()
+    (temporary / "part-0.parquet").write_bytes(b"not yet")
+    result = _build(built)
+    assert result.exit_code == 0, result.output
+    assert _events(_published(built)) == [(1, date(2025, 1, 1)), (2, date(2025, 1, 1))]
+
+
+def test_a_future_partition_is_refused_before_anything_is_built(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fault: extraction_date=2030-01-01 (a wrong clock upstream) was accepted."""
+    before = _sha256(_published(built)), _sha256(_private(built))
+    future = _write_partition(built, "2030-01-01", [9])
+
+    def no_dbt(*args: object) -> int:
+        raise AssertionError("dbt must not run")
+
+    monkeypatch.setattr(publish, "run_dbt", no_dbt)
+    result = _build(built, "--as-of", "2025-06-30")
+    assert result.exit_code == snapshot.EXIT_INPUT_REFUSED, result.output
+    assert _error_lines(result) == [
+        "Error: future-dated partition sys.events/extraction_date=2030-01-01: its date "
+        "2030-01-01 is after the build's as-of date 2025-06-30; nothing was built. Remove or "
+        "re-date it upstream (a wrong clock?), or pass the right --as-of"
+    ]
+    assert (_sha256(_published(built)), _sha256(_private(built))) == before
+    assert _candidates(built) == []
+    shutil.rmtree(future)
+    monkeypatch.setenv(snapshot.AS_OF_ENV, "2025-06-30")  # the same as-of, from the environment
+    monkeypatch.undo()
+    _clean_environment(monkeypatch)
+    assert _build(built, "--as-of", "2025-06-30").exit_code == 0
+
+
+def test_a_misnamed_partition_folder_is_refused(built: Path) -> None:
+    (_partition(built, "2025-01-01").parent / "extraction_date=2025-13-01").mkdir()
+    result = _build(built)
+    assert result.exit_code == snapshot.EXIT_INPUT_REFUSED
+    assert "2025-13-01 is not a calendar date" in _error_lines(result)[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [(errno.EACCES, "Make {folder} writable by this user"), (errno.ENOSPC, "Free space")],
+)
+def test_write_errors_at_publish_end_in_one_line(
+    built: Path, monkeypatch: pytest.MonkeyPatch, code: int, advice: str
+) -> None:
+    """The fault: an unwritable warehouse folder at publish ended in a traceback and left the
+    candidate behind. Root may write anywhere, so the error is raised where the OS raises it."""
+    before = _sha256(_published(built)), _sha256(_private(built))
+    folder = built / "warehouse"
+    real_replace = publish.replace_keeping_previous
+
+    def failing(new: Path, current: Path, previous: Path) -> None:
+        if current == _published(built):
+            raise OSError(code, os.strerror(code), str(previous) + ".tmp")
+        real_replace(new, current, previous)
+
+    monkeypatch.setattr(publish, "replace_keeping_previous", failing)
+    result = _build(built)
+    assert result.exit_code == publish.EXIT_CANNOT_WRITE
+    lines = _error_lines(result)
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert lines[0].startswith(f"Error: cannot write {_previous(built)}.tmp: {os.strerror(code)}")
+    assert advice.format(folder=folder) in lines[0] and str(_published(built)) in lines[0]
+    assert _sha256(_published(built)) == before[0]
+    assert _candidates(built) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_warehouse_folder_ends_in_one_line(built: Path) -> None:
+    folder = built / "warehouse"
+    before = _sha256(_published(built))
+    folder.chmod(0o555)
+    try:
+        result = _build(built)
+    finally:
+        folder.chmod(0o755)
+    assert result.exit_code == publish.EXIT_CANNOT_WRITE
+    assert len(_error_lines(result)) == 1 and "writable" in _error_lines(result)[0]
+    assert _sha256(_published(built)) == before and _candidates(built) == []
+
+
+def test_a_previous_file_of_the_old_layout_is_removed(built: Path) -> None:
+    """Upgrading: the old published file held everything (private relations included); once
+    replaced it must not stay behind as the previous version analysts can attach."""
+    shutil.copy2(_private(built), _published(built))  # the old layout: one file for all
+    shutil.rmtree(built / "warehouse" / "private")
+    result = _build(built)
+    assert result.exit_code == 0, result.output
+    assert "relations that are now private (main.private_people" in result.output
+    assert not _previous(built).exists()
+    assert _runs(_published(built)) == [0]  # no private state yet: built from scratch

@@ -23,6 +23,11 @@
 
 {%- set not_yet_arrived = default_member_key('not_yet_arrived') %}
 
+{{ check_high_water_mark(
+    ref('int_case_outcomes_enriched'),
+    'source_extracted_at',
+) }}
+
 with
 
 outcomes as (

@@ -27,6 +27,11 @@
 
 {%- set not_yet_arrived = default_member_key('not_yet_arrived') %}
 
+{{ check_high_water_mark(
+    ref('int_hearings_enriched'),
+    'source_extracted_at',
+) }}
+
 with
 
 hearings as (

@@ -26,6 +26,11 @@
     incremental run gives the same table as a full refresh.
 -#}
 
+{{ check_high_water_mark(
+    ref('stg_nomis__movements'),
+    'extracted_at',
+) }}
+
 with
 
 movements as (
