@@ -401,3 +401,25 @@ def test_meta_under_config_is_read() -> None:
 def test_name_patterns(column: str, expected: str | None) -> None:
     found = classify(column)
     assert (found[0] if found else None) == expected
+
+
+def test_catalogue_says_which_relations_hold_personal_data(real_manifest: dict[str, Any]) -> None:
+    """Every model and seed says `meta.personal_data` (shown in the catalogue) and whether it
+    is published; nothing `direct` is published; a mart with pseudonymised person columns
+    says `pseudonymised`."""
+    problems = []
+    for unique_id, node in real_manifest["nodes"].items():
+        if node.get("resource_type") not in ("model", "seed"):
+            continue
+        meta = node.get("config", {}).get("meta") or {}
+        level, published = meta.get("personal_data"), meta.get("published")
+        if level not in ("direct", "pseudonymised", "none") or not isinstance(published, bool):
+            problems.append(f"{unique_id}: personal_data={level!r}, published={published!r}")
+        elif published and level == "direct":
+            problems.append(f"{unique_id}: published with personal_data direct")
+        pseudonymised = any(_meta(c).get("pseudonymised") for c in node["columns"].values())
+        if _is_mart(node) and pseudonymised and level != "pseudonymised":
+            problems.append(f"{unique_id}: pseudonymised columns, personal_data={level!r}")
+        if node["path"].startswith(("staging/", "intermediate/")) and published is not False:
+            problems.append(f"{unique_id}: staging and intermediate are never published")
+    assert problems == []
