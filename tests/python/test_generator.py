@@ -16,13 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from derived_tables.generator import engine, writer
+from derived_tables.generator import calendar, engine, prisons, writer
 from derived_tables.generator.command import generate
+from derived_tables.generator.common import rng_for
 from derived_tables.generator.frame import Frame
 from derived_tables.generator.reference import load_reference
 from derived_tables.generator.schema import TABLES, TableSpec
@@ -781,3 +783,38 @@ def test_a_failed_next_day_leaves_the_data_as_it_was(
     assert result.exit_code != 0
     assert file_hashes(tmp_path) == before
     assert not [p for p in tmp_path.rglob(".*") if p.name != ".."]
+
+
+@pytest.mark.parametrize("seed", [7, 42, 2024])
+def test_establishment_capacity_follows_the_demand_sent_to_it(seed: int) -> None:
+    """Issue 15: capacity was drawn without regard to demand, so the one local prison of a
+    populous region held 2 to 4 times its capacity (and failed the error-level occupancy test
+    at many seeds and scales) while others stood three-quarters empty.
+
+    The demand comes from the generator's own routing (``_Estate.choose``, people weighted
+    by region population as the simulation draws them), not from the capacity formula: each
+    establishment's share of its type's capacity at opening is within a factor of 2 of its
+    share of the people sent to that type.
+    """
+    ref = load_reference(SEEDS)
+    versions = prisons.build_establishments(ref, rng_for(seed, engine.STREAM_ESTABLISHMENTS), 100)
+    _, first = np.unique(versions.key, return_index=True)
+    capacity = versions.frame["operational_capacity"].values[first].astype(np.float64)
+
+    rng = np.random.default_rng(0)
+    people = 200_000
+    weight = ref.region_population / ref.region_population.sum()
+    region = rng.choice(ref.n_regions, size=people, p=weight)
+    day = np.full(people, calendar.WORLD_END_DAY)  # every establishment is open
+    estate = prisons._Estate(ref, rng)
+    for kind, home_p in prisons.HOME_PREFERENCE.items():
+        pool = ref.establishments_of_type(kind)
+        sent = np.bincount(estate.choose(kind, region, day, home_p), minlength=capacity.size)
+        demand_share = sent[pool] / people
+        capacity_share = capacity[pool] / capacity[pool].sum()
+        ratio = capacity_share / demand_share
+        codes = [ref.establishment_codes[i].as_py() for i in pool]
+        assert ratio.min() >= 0.5 and ratio.max() <= 2, (
+            kind,
+            dict(zip(codes, ratio.round(2), strict=True)),
+        )

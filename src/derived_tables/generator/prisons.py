@@ -81,6 +81,25 @@ BASE_CAPACITY = {
 #: Places per establishment-capacity unit at scale 1: calibrated so that occupancy is
 #: around 95% of operational capacity.
 CAPACITY_PER_SCALE = 0.09
+#: Probability that a person sent to an establishment of a type goes to one in their home
+#: region (the ``home_p`` of the reception and first-transfer choices in :func:`build`; the
+#: open estate is chosen nationally). :func:`demand_factors` sizes each establishment for it.
+HOME_PREFERENCE = {
+    "LOCAL": 0.92,
+    "TRAINING": 0.7,
+    "HIGH_SECURITY": 0.3,
+    "OPEN": 0.0,
+    "FEMALE": 0.7,
+    "YOI": 0.6,
+}
+#: An establishment's capacity is its share of its type's places (:data:`BASE_CAPACITY`, sized
+#: for its expected demand by :func:`demand_factors`) times a draw from this range, so it
+#: starts at about 70% to 115% occupancy (then capacity drifts, see
+#: :func:`build_establishments`). Capacity used to be drawn without regard to demand, so a
+#: region with one prison of a type (one local in the West Midlands, one training prison in
+#: London) ran at 2 to 4 times its capacity for years while Wales's ran at a quarter:
+#: implausible, and over the 300% an error-level test allows, at many seeds and scales.
+CAPACITY_SPREAD = (0.8, 1.35)
 SLOTS = 5  # ADM, ADM (sentenced after remand), TRN, TRN, REL
 REL_SLOT = SLOTS - 1
 
@@ -102,6 +121,30 @@ def establishment_category(kind: str, rng: np.random.Generator) -> int:
     }[kind]
 
 
+def demand_factors(ref: Reference) -> np.ndarray:
+    """Each establishment's expected share of the people sent to its type, relative to an
+    even share (1.0 = the type's average establishment).
+
+    People go to an establishment of their home region with probability
+    :data:`HOME_PREFERENCE` (shared evenly among the region's establishments of the type,
+    regions weighted by population), otherwise to any of the type (also when their region
+    has none). So one local prison serving a populous region needs several times the places
+    of one of three locals in a small region.
+    """
+    weight = ref.region_population / ref.region_population.sum()
+    factor = np.ones(len(ref.establishment_codes), dtype=np.float64)
+    for kind in sorted(set(ref.establishment_type)):
+        pool = ref.establishments_of_type(kind)
+        home_p = HOME_PREFERENCE[kind]
+        region = ref.establishment_region[pool]
+        in_region = np.bincount(region, minlength=ref.n_regions)
+        served = in_region > 0
+        away = (1 - home_p) + home_p * weight[~served].sum()
+        share = home_p * weight[region] / in_region[region] + away / pool.size
+        factor[pool] = share * pool.size
+    return factor
+
+
 def build_establishments(ref: Reference, rng: np.random.Generator, scale: float) -> Versions:
     """Versions of every establishment: capacity changes over the years, a few re-roles."""
     n = len(ref.establishment_codes)
@@ -116,7 +159,8 @@ def build_establishments(ref: Reference, rng: np.random.Generator, scale: float)
     )
     key = np.arange(n)
     base = np.array([BASE_CAPACITY[t] for t in ref.establishment_type], dtype=np.float64)
-    capacity = base * rng.uniform(0.6, 1.4, n)
+    # sized for the expected demand (see CAPACITY_SPREAD), not for an average prison
+    capacity = base * demand_factors(ref) * rng.uniform(*CAPACITY_SPREAD, n)
     category = np.array(
         [establishment_category(t, rng) for t in ref.establishment_type], dtype=np.int64
     )
@@ -240,9 +284,9 @@ def build(
     region_at_start = ref.area_region[people.postcode_at(person, start) // 1_000_000]
     reception = np.empty(nb, dtype=np.int64)
     for g, kind_name, home_p in (
-        (GROUP_MALE, "LOCAL", 0.92),
-        (GROUP_FEMALE, "FEMALE", 0.7),
-        (GROUP_YOUNG, "YOI", 0.6),
+        (GROUP_MALE, "LOCAL", HOME_PREFERENCE["LOCAL"]),
+        (GROUP_FEMALE, "FEMALE", HOME_PREFERENCE["FEMALE"]),
+        (GROUP_YOUNG, "YOI", HOME_PREFERENCE["YOI"]),
     ):
         sel = np.flatnonzero(group == g)
         reception[sel] = estate.choose(kind_name, region_at_start[sel], start[sel], home_p)
@@ -334,8 +378,8 @@ def build(
     )
     target = np.full(nb, -1, dtype=np.int64)
     for kind_name, sel_mask, home_p in (
-        ("HIGH_SECURITY", t1 & high, 0.3),
-        ("TRAINING", t1 & ~high & (group == GROUP_MALE), 0.7),
+        ("HIGH_SECURITY", t1 & high, HOME_PREFERENCE["HIGH_SECURITY"]),
+        ("TRAINING", t1 & ~high & (group == GROUP_MALE), HOME_PREFERENCE["TRAINING"]),
         ("FEMALE", t1 & (group == GROUP_FEMALE), 0.5),
         ("YOI", t1 & (group == GROUP_YOUNG), 0.5),
     ):
