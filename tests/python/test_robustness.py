@@ -1,11 +1,11 @@
 """The main job across settings (issue 15): `derived robustness`.
 
 The slow tests run the ``ci`` matrix: for each setting (the smallest scales, seeds other than
-the suite's 42, as of a leap day, the year end of a leap year and a bank holiday after a
-clock-change weekend), a fresh backfill and a `derived build` that must publish with no
-error-severity test failing. Each prints its setting and the commands that reproduce it. The
-wider matrix (scales up to 1) is `make robustness`. The fast tests check the runner itself:
-that a failed build is reported as failed, with its failing nodes, and settings parse.
+the suite's 42, as of a leap day and of a bank holiday after a clock-change weekend), a fresh
+backfill and a `derived build` that must publish with no error-severity test failing. Each
+prints its setting and the commands that reproduce it. The wider matrix (scales up to 1, the
+year end, a clock-change Sunday) is `make robustness`. The fast tests check the runner itself:
+a failed step fails the run, failing nodes are read from dbt's run results, settings parse.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ def test_the_ci_matrix_covers_the_stress_dates_at_tiny_scales() -> None:
     settings = robustness.ci_matrix()
     dates = {s.as_of for s in settings}
     assert dt.date(2024, 2, 29) in dates  # a leap day
-    assert any(d is not None and (d.month, d.day) == (12, 31) for d in dates)  # a year end
     assert dt.date(2024, 4, 1) in dates  # Easter Monday, the day after the clocks went forward
     assert all(s.scale <= 0.02 for s in settings)
     assert len({s.seed for s in settings}) == len(settings) and 42 not in {s.seed for s in settings}
