@@ -20,6 +20,7 @@ import numpy as np
 
 from derived_tables.generator import calendar as cal
 from derived_tables.generator import ids
+from derived_tables.generator.cases import Journeys
 from derived_tables.generator.common import (
     TRUTH,
     IdAllocator,
@@ -47,7 +48,6 @@ from derived_tables.generator.frame import (
     timestamp_col,
 )
 from derived_tables.generator.identity import GENDER_CODES, NEVER, record_identities
-from derived_tables.generator.people import Journeys
 from derived_tables.generator.reference import Reference
 
 SYSTEM = "nomis"
@@ -268,14 +268,14 @@ def build(
     sentence ended in (-1 when none), for probation licences."""
     c = journeys.cases
     people = journeys.people
-    n_cases = c["person"].size
+    n_cases = c.person.size
     estate = _Estate(ref, rng)
     reason = ref.movement_reason
 
     # ---------------------------------------------------------------- bookings of three kinds
-    rem = np.flatnonzero(c["remanded"])
-    sen = np.flatnonzero(c["imprisoned"] & ~c["continues_remand"])
-    rec = np.flatnonzero(c["recalled"])
+    rem = np.flatnonzero(c.court.is_remanded)
+    sen = np.flatnonzero(c.custody.is_imprisoned & ~c.custody.continues_remand)
+    rec = np.flatnonzero(c.licence.is_recalled)
     case = np.concatenate([rem, sen, rec])
     kind = np.concatenate(
         [
@@ -284,15 +284,17 @@ def build(
             np.full(rec.size, KIND_RECALL),
         ]
     )
-    start = np.concatenate([c["first_hearing"][rem], c["completion"][sen], c["recall_day"][rec]])
-    person = c["person"][case]
+    start = np.concatenate(
+        [c.court.first_hearing_day[rem], c.court.completion_day[sen], c.licence.recall_day[rec]]
+    )
+    person = c.person[case]
     order = np.lexsort((kind, start, person))
     case, kind, start, person = case[order], kind[order], start[order], person[order]
     nb = case.size
     is_rem, is_sen, is_rec = kind == KIND_REMAND, kind == KIND_SENTENCE, kind == KIND_RECALL
-    sentenced_here = is_sen | (is_rem & c["continues_remand"][case])
-    life = sentenced_here & c["life"][case]
-    completion = c["completion"][case]
+    sentenced_here = is_sen | (is_rem & c.custody.continues_remand[case])
+    life = sentenced_here & c.custody.is_life_sentence[case]
+    completion = c.court.completion_day[case]
 
     age = (start - people.date_of_birth[person]) / 365.25
     female = people.is_female[person]
@@ -309,18 +311,18 @@ def build(
 
     # release
     release = np.select(
-        [is_rec, sentenced_here, is_rem & c["bailed"][case]],
-        [c["recall_release"][case], c["release"][case], c["bail_day"][case]],
+        [is_rec, sentenced_here, is_rem & c.custody.is_bailed[case]],
+        [c.licence.recall_release_day[case], c.custody.release_day[case], c.custody.bail_day[case]],
         completion,
     )
     release = np.where(life, NEVER, release)
     rel_reason = np.select(
         [
-            is_rec & (c["recall_release_reason"][case] == 2),
+            is_rec & (c.licence.recall_release_reason[case] == 2),
             is_rec,
-            sentenced_here & (c["release_reason"][case] == 1),
+            sentenced_here & (c.custody.release_reason[case] == 1),
             sentenced_here,
-            is_rem & c["bailed"][case],
+            is_rem & c.custody.is_bailed[case],
         ],
         [
             reason("SENTENCE_EXPIRY"),
@@ -333,7 +335,7 @@ def build(
     )
 
     # categories
-    L = c["length"][case]
+    L = c.outcome.length_days[case]
     category = np.select(
         [
             group == GROUP_FEMALE,
@@ -597,7 +599,7 @@ def build(
     )
 
     # ---------------------------------------------------------------- sentences
-    principal = c["offence"][case, 0]
+    principal = c.offences.offence[case, 0]
     sentences = ChangeLog(
         {
             "sentence_id": SENTENCE_ID,
@@ -628,7 +630,7 @@ def build(
     ss = kb[sentenced_here[kb]]
     nums = alloc.take("sentence", ss.size)
     slot = np.where(is_rem[ss], 1, 0)
-    crd_initial = c["crd_initial"][case[ss]]
+    crd_initial = c.custody.crd_initial_day[case[ss]]
     is_life = life[ss]
     sentences.add(
         nums,
@@ -641,21 +643,21 @@ def build(
         sentence_length_days=(L[ss], is_life),
         conditional_release_date=(crd_initial, is_life),
     )
-    recalc = c["recalc_day"][case[ss]]
+    recalc = c.custody.recalculation_day[case[ss]]
     has_recalc = (recalc > 0) & ~is_life
     sentences.add(
         nums[has_recalc],
         at(recalc[has_recalc], 11 * 3600),
         conditional_release_date=(
-            c["crd_final"][case[ss]][has_recalc],
+            c.custody.crd_final_day[case[ss]][has_recalc],
             np.zeros(int(has_recalc.sum()), dtype=bool),
         ),
     )
     # recall
     sc = kb[is_rec[kb]]
     nums = alloc.take("sentence", sc.size)
-    sled = c["sled"][case[sc]]
-    fixed = c["recall_release_reason"][case[sc]] != 2
+    sled = c.custody.sled_day[case[sc]]
+    fixed = c.licence.recall_release_reason[case[sc]] != 2
     sentences.add(
         nums,
         times[sc, 0],
