@@ -111,6 +111,13 @@ HOME_PREFERENCE = {
 #: London) ran at 2 to 4 times its capacity for years while Wales's ran at a quarter:
 #: implausible, and over the 300% an error-level test allows, at many seeds and scales.
 CAPACITY_SPREAD = (0.8, 1.35)
+#: The most people per operational place an establishment ever holds: the error-level
+#: ``accepted_range`` of ``fct_prison_population_daily.occupancy_rate`` (no real prison holds
+#: three times its operational capacity).
+MAX_OCCUPANCY = 3
+#: Standard deviations of its population's random variation that an establishment keeps room
+#: for within :data:`MAX_OCCUPANCY` (see :func:`build_establishments`).
+HEADROOM_SD = 6
 SLOTS = 5  # ADM, ADM (sentenced after remand), TRN, TRN, REL
 REL_SLOT = SLOTS - 1
 
@@ -171,20 +178,31 @@ def build_establishments(ref: Reference, rng: np.random.Generator, scale: float)
     key = np.arange(n)
     base = np.array([BASE_CAPACITY[t] for t in ref.establishment_type], dtype=np.float64)
     # sized for the expected demand (see CAPACITY_SPREAD), not for an average prison
-    capacity = base * demand_factors(ref) * rng.uniform(*CAPACITY_SPREAD, n)
+    demand = base * demand_factors(ref)
+    capacity = demand * rng.uniform(*CAPACITY_SPREAD, n)
     category = np.array(
         [establishment_category(t, rng) for t in ref.establishment_type], dtype=np.int64
     )
+    # At small scales a prison holds a handful of people, and their number varies by about
+    # its square root (a Poisson count): 5 expected can be 14 on some day, nearly 3 times a
+    # capacity of 5. So the operational capacity never falls below a floor that keeps
+    # HEADROOM_SD standard deviations above the expected population within MAX_OCCUPANCY.
+    # At scale 1 (about 55 expected in a local prison) the floor is far below the capacity.
+    expected = demand * scale * CAPACITY_PER_SCALE
+    floor = np.maximum(4, np.ceil((expected + HEADROOM_SD * np.sqrt(expected)) / MAX_OCCUPANCY))
 
     def places(cap: np.ndarray) -> np.ndarray:
         return np.maximum(4, np.round(cap * scale * CAPACITY_PER_SCALE)).astype(np.int64)
+
+    def operational(cap: np.ndarray) -> np.ndarray:
+        return np.maximum(floor, places(cap)).astype(np.int64)
 
     cna_ratio = rng.uniform(0.8, 0.95, n)
     log.add(
         key,
         at(ref.establishment_opened, 9 * 3600),
         establishment_code=key,
-        operational_capacity=places(capacity),
+        operational_capacity=operational(capacity),
         certified_normal_accommodation=places(capacity * cna_ratio),
         security_category_code=category,
         is_operational=np.ones(n, dtype=bool),
@@ -199,7 +217,7 @@ def build_establishments(ref: Reference, rng: np.random.Generator, scale: float)
         log.add(
             key[sel],
             at(day[sel], 10 * 3600),
-            operational_capacity=places(capacity)[sel],
+            operational_capacity=operational(capacity)[sel],
             certified_normal_accommodation=places(capacity * cna_ratio)[sel],
         )
     training = np.flatnonzero((category == CAT_B) | (category == CAT_C))
