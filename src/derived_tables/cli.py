@@ -30,6 +30,14 @@ def _register() -> None:
 
     main.add_command(bench)
 
+    from derived_tables.catalogue import catalogue
+
+    main.add_command(catalogue)
+
+    from derived_tables.datadiff import diff
+
+    main.add_command(diff)
+
 
 _register()
 

@@ -428,6 +428,30 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "postcode_area",
 )
 
+#: The model the linked records are read from (the dbt Python model's `dbt.ref`).
+RECORDS_MODEL = "int_person_records_unioned"
+
+
+def column_lineage() -> dict[str, list[str]]:
+    """The declared column lineage of the dbt Python model ``int_person_records_linked``.
+
+    A Python model has no SQL to trace (``derived_tables.lineage``), so its lineage is declared
+    here, beside the code it describes: the record's identifiers are copied through; the person
+    (``person_id``, ``cluster_size``) comes from clustering on every compared column, the id
+    being the ``record_key`` of the cluster's earliest-seen record (``record_first_seen_at``);
+    ``match_probability`` is scored from the compared columns. Column -> ``model.column`` list.
+    """
+    copied = ("system", "record_id", "record_key")
+    compared = [c for c in REQUIRED_COLUMNS if c not in ("record_key", "record_first_seen_at")]
+    every = [f"{RECORDS_MODEL}.{c}" for c in REQUIRED_COLUMNS]
+    return {
+        **{c: [f"{RECORDS_MODEL}.{c}"] for c in copied},
+        "person_id": every,
+        "cluster_size": every,
+        "match_probability": [f"{RECORDS_MODEL}.{c}" for c in compared],
+    }
+
+
 log = logging.getLogger(__name__)
 
 
