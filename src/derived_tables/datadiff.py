@@ -169,12 +169,12 @@ def diff_model(con: Any, manifest: dict[str, Any], unique_id: str) -> ModelDiff:
             + [f"b.{_q(c)} as {_q('base.' + c)}, h.{_q(c)} as {_q('head.' + c)}" for c in changed]
         )
         order = ", ".join(f"h.{_q(k)}" for k in key)
-        sample = con.sql(
+        cursor = con.execute(
             f"select {select} from {joined} where {matched} and ({any_change}) "
             f"order by {order} limit {SAMPLE_ROWS}"
         )
-        names = sample.columns
-        result.sample = [dict(zip(names, values, strict=True)) for values in sample.fetchall()]
+        names = [d[0] for d in cursor.description]
+        result.sample = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     result.status = "changed" if result.has_changes else "unchanged"
     return result
 
@@ -208,6 +208,10 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _count(rows: int | None) -> str:
+    return "-" if rows is None else f"{rows:,}"
+
+
 def render_markdown(diffs: list[ModelDiff], title: str = "Data diff against main") -> str:
     changed = [d for d in diffs if d.status in ("changed", "added", "removed")]
     lines = [f"## {title}", ""]
@@ -231,7 +235,7 @@ def render_markdown(diffs: list[ModelDiff], title: str = "Data diff against main
             values = f"keys +{d.keys_added} -{d.keys_removed}" + (f"; {values}" if values else "")
         if not d.key and d.status not in ("added", "removed"):
             values = d.note or "-"
-        rows = f"{_cell(d.base_rows)} → {_cell(d.head_rows)}"
+        rows = f"{_count(d.base_rows)} → {_count(d.head_rows)}"
         lines.append(
             f"| `{d.name}` | {d.status} | {rows} | {_cell(', '.join(schema_bits) or '-')} "
             f"| {_cell(values or '-')} |"

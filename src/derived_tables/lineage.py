@@ -237,7 +237,7 @@ def _traced(
             identify=False,
         )
         scope = build_scope(qualified)
-    except sqlglot.errors.SqlglotError as error:
+    except Exception as error:  # reported, never fatal
         result.problems.append(f"{name}: sqlglot could not parse or qualify it: {error}")
         return
     if scope is None:
@@ -257,8 +257,8 @@ def _traced(
                 # the leaves (the upstream columns) are the same.
                 trim_selects=False,
             )
-        except (sqlglot.errors.SqlglotError, KeyError, ValueError) as error:
-            result.problems.append(f"{name}.{column}: not traced: {error}")
+        except Exception as error:  # reported, never fatal
+            result.problems.append(f"{name}.{column}: not traced: {type(error).__name__}: {error}")
             continue
         result.upstream[ColumnRef(uid, column)] = set(_leaves(root, by_relation))
 
