@@ -159,21 +159,24 @@ def collect_trust(
     for uid, test in manifest["nodes"].items():
         if test.get("resource_type") != "test":
             continue
-        attached = test.get("attached_node") or next(iter(test["depends_on"]["nodes"]), None)
-        if attached not in tests:
-            continue
+        # A generic test belongs to the node it is attached to; a singular test (attached to
+        # none) to every node it reads, e.g. a check across the facts of a domain.
+        attached = test.get("attached_node")
+        owners = [attached] if attached else list(test["depends_on"]["nodes"])
         result = results.get(uid)
         status = str(result["status"]) if result else "not run"
         failures = result.get("failures") if result else None
-        tests[attached].append(
-            TestResult(
-                name=test["name"],
-                column=test.get("column_name"),
-                status=status,
-                failures=int(failures) if failures is not None else None,
-                message=" ".join(str((result or {}).get("message") or "").split()),
-            )
-        )
+        for owner in owners:
+            if owner in tests:
+                tests[owner].append(
+                    TestResult(
+                        name=test["name"],
+                        column=test.get("column_name"),
+                        status=status,
+                        failures=int(failures) if failures is not None else None,
+                        message=" ".join(str((result or {}).get("message") or "").split()),
+                    )
+                )
 
     fresh: dict[str, tuple[str, str | None, str | None]] = {}
     for row in (freshness or {}).get("results", []):
@@ -280,7 +283,7 @@ def _page(title: str, body: str, docs_uid: str | None = None) -> str:
     if docs_uid:
         back += f' &middot; <a href="{_esc(_docs_link(docs_uid))}">catalogue page</a>'
     return (
-        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+        '<!doctype html>\n<html lang=en><head><meta charset=utf-8><link rel=icon href="data:,">'
         f"<title>{_esc(title)}</title><style>{STYLE}</style></head><body>"
         f'<header><a href="../index.html">derived-tables catalogue</a> &middot; {back}</header>'
         f"<main>{body}</main></body></html>\n"

@@ -326,7 +326,9 @@ def write_catalogue(project_dir: Path, candidate: Path) -> None:
     its row counts, the build's test results and the sources' freshness."""
     from derived_tables.catalogue import generate
 
-    out, lineage = generate(target_path(project_dir), warehouse=candidate)
+    # From the project folder, as dbt runs: sources are read by paths relative to it.
+    with contextlib.chdir(project_dir):
+        out, lineage = generate(target_path(project_dir), warehouse=candidate)
     _say(f"catalogue: {len(lineage.upstream)} columns traced, lineage and trust pages in {out}")
     for problem in lineage.problems:
         _say(f"catalogue: not traced: {problem}", err=True)

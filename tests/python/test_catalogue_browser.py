@@ -715,7 +715,12 @@ def expected_trust(
     tests = sorted(
         (statuses.get(uid, "not run"), node["name"])
         for uid, node in manifest["nodes"].items()
-        if node["resource_type"] == "test" and node.get("attached_node") == unique_id
+        if node["resource_type"] == "test"
+        and (
+            node.get("attached_node") == unique_id
+            if node.get("attached_node")
+            else unique_id in node["depends_on"]["nodes"]
+        )
     )
     with project.connect() as con:
         row = con.execute(
