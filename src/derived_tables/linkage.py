@@ -964,7 +964,7 @@ def _read_records(warehouse: Path, relation: str) -> pa.Table:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m derived_tables.linkage",
+        prog="derived linkage",
         description="Person linkage helpers: measure quality, re-estimate parameters.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -990,6 +990,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the unioned person records",
     )
 
+    report = commands.add_parser(
+        "report",
+        help="HTML report: match weights per comparison level, precision/recall vs threshold",
+    )
+    report.add_argument("--warehouse", type=Path, required=True, help="DuckDB file")
+    report.add_argument(
+        "--truth", type=Path, required=True, help="person_truth.parquet of the same data"
+    )
+    report.add_argument(
+        "--relation",
+        default="intermediate.int_person_records_unioned",
+        help="the unioned person records",
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("target/linkage"), help="folder of the report"
+    )
+
     commands.add_parser(
         "febrl",
         help="link the FEBRL4 and FEBRL3 benchmarks (and Splink's FEBRL4 example beside)",
@@ -1001,6 +1018,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         febrl.run_all(log=print)
+        return 0
+    if args.command == "report":
+        from derived_tables.linkage_report import write_report
+
+        paths = write_report(
+            _read_records(args.warehouse, args.relation), read_truth(args.truth), args.out
+        )
+        for path in paths.values():
+            print(path)
         return 0
     if args.command == "evaluate":
         quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)

@@ -17,12 +17,15 @@ The whole module takes about 50 seconds. Reproduce the figures with
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from derived_tables import febrl, linkage
+from derived_tables import febrl, linkage, linkage_report
 
 MIN_PRECISION = 0.99
 # FEBRL3 has no anchor of its own: measured 0.9982, this leaves room for other versions of
@@ -42,7 +45,7 @@ def febrl3() -> febrl.Benchmark:
 
 @pytest.fixture(scope="module")
 def febrl3_run(febrl3: febrl.Benchmark) -> linkage.LinkageRun:
-    return linkage.link(febrl3.records)
+    return linkage.link(febrl3.records, keep_pairs=True)
 
 
 def test_febrl_mapping(febrl4: febrl.Benchmark, febrl3: febrl.Benchmark) -> None:
@@ -123,3 +126,26 @@ def test_fallback_when_training_cannot_run(
     assert run.model.parameters == linkage._fallback(0.0, "").parameters
     off = linkage.link(febrl3.records.slice(0, 50), train=False)
     assert (off.model.source, off.model.reason) == ("fallback", "training switched off")
+
+
+def test_report_shows_weights_and_the_threshold_curve(
+    febrl3: febrl.Benchmark, febrl3_run: linkage.LinkageRun, tmp_path: Path
+) -> None:
+    paths = linkage_report.write_report(febrl3.records, febrl3.truth, tmp_path, febrl3_run)
+    report = json.loads(paths["json"].read_text())
+    n_levels = sum(len(levels) for levels in febrl3_run.model.parameters.values())
+    assert len(report["levels"]) == n_levels
+    pnc_exact = report["levels"][0]
+    assert (pnc_exact["comparison"], pnc_exact["level"]) == ("pnc_id", "Exact match on pnc_id")
+    assert pnc_exact["weight"] > 10  # a shared identifier is strong evidence
+    curve = report["curve"]
+    recalls = [point["recall"] for point in curve]
+    assert recalls == sorted(recalls, reverse=True)  # a higher threshold never finds more
+    assert curve[0]["recall"] >= report["clustered"]["recall"] - 0.01
+    assert report["clustered"]["precision"] >= MIN_PRECISION
+    page = paths["html"].read_text()
+    assert page.count("<svg") == 2 and "Match weights per comparison level" in page
+    assert "build threshold 0.9" in page
+    # self-contained: no script, nothing fetched
+    assert "<script" not in page
+    assert not re.search(r"(src|href)=", page)
