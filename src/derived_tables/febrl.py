@@ -278,11 +278,23 @@ def _systems(truth: pa.Table) -> list[str]:
 
 
 def run_all(*, threads: int = 2, log: Any = None) -> list[BenchmarkResult]:
-    """FEBRL4 (project and anchor) and FEBRL3 (project), as ``make test`` runs them."""
+    """FEBRL4 (project and anchor) and FEBRL3 (project), as ``make test`` runs them, then
+    both again without ``soc_sec_id`` (names, dates of birth and postcodes only)."""
     logging.getLogger("splink").setLevel(logging.WARNING)
     febrl4 = load("febrl4")
     results = [run_project(febrl4, threads=threads), run_anchor(febrl4, threads=threads)]
     results.append(run_project(load("febrl3"), threads=threads))
+    for name in FILES:
+        result = run_project(load(name, with_id=False), threads=threads)
+        results.append(
+            BenchmarkResult(
+                result.benchmark,
+                "project, no soc_sec_id",
+                result.quality,
+                result.seconds,
+                result.detail,
+            )
+        )
     for result in results:
         if log is not None:
             log(result.line())
