@@ -438,3 +438,36 @@ def test_linkage_quality_on_unfamiliar_noise(tmp_path_factory: pytest.TempPathFa
     assert quality.records > 1000
     assert quality.precision >= MIN_NOISY_PRECISION, quality
     assert quality.recall >= MIN_NOISY_RECALL, quality
+
+
+def test_linkage_command_help() -> None:
+    for args in ([], ["report"]):  # every subcommand has --help (argparse)
+        result = subprocess.run(
+            [str(BIN / "derived"), "linkage", *args, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "usage: derived linkage" in result.stdout
+
+
+def test_canonical_first_names_for_blocking() -> None:
+    con = linkage._connection(1, "1GB", None)
+    try:
+        rows = [
+            _record("nomis", f"A{i}", first, "SMITH", date(1980, 1, 1), "M", None)
+            for i, first in enumerate(["BOB", "ROBERT", "BOBBY", "ZEBEDEE", "KATE"])
+        ]
+        linkage._prepare(con, _table(rows))
+        got = dict(
+            con.sql("select first_name, first_name_canonical from person_features").fetchall()
+        )
+        formal = dict(
+            con.sql("select first_name, first_name_formal_names from person_features").fetchall()
+        )
+    finally:
+        con.close()
+    assert got["BOB"] == got["ROBERT"] == got["BOBBY"] == "ROBERT"
+    assert got["ZEBEDEE"] == "ZEBEDEE"  # a name the package does not know stands for itself
+    assert "KATHERINE" in formal["KATE"] and "KATE" in formal["KATE"]
