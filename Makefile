@@ -15,7 +15,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_PROJECT_DIR := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean
+.PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean robustness
 .PHONY: lint-sql lint-changed lint-yaml lint-python conventions slim-build ci-build
 .PHONY: pre-commit-install
 
@@ -82,6 +82,12 @@ fix: install  ## Fix what the linters can fix
 
 bench: install  ## Benchmark the generator and the build (SCALE=1)
 	$(BIN)/derived bench --scale $(SCALE)
+
+# The main job at each setting of the wide matrix (scales 0.01 to 1, several seeds, calendar
+# stress dates), one build after another in a temporary folder; about 1.5 hours.
+ROBUSTNESS_MATRIX ?= wide
+robustness: install  ## The main job across scales, seeds and as-of dates (derived robustness)
+	$(BIN)/derived robustness --matrix $(ROBUSTNESS_MATRIX)
 
 clean:  ## Remove generated data, warehouses and dbt artefacts (keeps .venv)
 	rm -rf data warehouse target logs

@@ -1,4 +1,5 @@
-"""The `derived` command line: generate curated data, build and publish the warehouse, benchmark.
+"""The `derived` command line: generate curated data, build and publish the warehouse, benchmark,
+run the main job across settings (robustness).
 
 Each command lives in its own module and is imported lazily, so `derived --help` stays fast.
 """
@@ -29,6 +30,10 @@ def _register() -> None:
     from derived_tables.bench import bench
 
     main.add_command(bench)
+
+    from derived_tables.robustness import robustness
+
+    main.add_command(robustness)
     main.add_command(linkage)
 
 

@@ -6,12 +6,15 @@ Analysts never see a half-built or untested warehouse:
    ``warehouse/.build.lock`` (the holder's PID is written in it). A second build exits at once
    (code 75) naming the lock and that PID.
 2. **Write** a *candidate* on the same filesystem,
-   ``warehouse/.candidate-<pid>/derived_tables.duckdb``: a copy of the published file (so
+   ``warehouse/.candidate/derived_tables.duckdb``: a copy of the published file (so
    incremental models keep their state) or, with ``--full-refresh`` or on the first build, a
    new file. The candidate has the published file's *name*, in a folder of its own, because
    DuckDB and dbt-duckdb name the catalog after the file name: the views and the manifest then
-   say ``derived_tables`` exactly as the published file does. ``dbt build`` (seeds, models,
-   snapshots and tests; with ``--select``, plus every seed) runs against it
+   say ``derived_tables`` exactly as the published file does. The path is fixed (not per
+   process): the lock makes it one build's at a time, and a fixed path keeps dbt's profile,
+   and so its partial parsing (``target/partial_parse.msgpack``), the same from build to
+   build. A candidate left by a killed build is removed under the lock first. ``dbt build``
+   (seeds, models, snapshots and tests; with ``--select``, plus every seed) runs against it
    (``DERIVED_WAREHOUSE`` points the profile there).
 3. **Audit.** ``dbt build`` runs every test; any error or failing test of severity error fails
    the audit: the candidate is deleted, the failing nodes are listed (from
@@ -64,7 +67,9 @@ import yaml
 DEFAULT_WAREHOUSE = Path("warehouse") / "derived_tables.duckdb"
 WAREHOUSE_ENV = "DERIVED_WAREHOUSE"
 LOCK_NAME = ".build.lock"
-CANDIDATE_PREFIX = ".candidate-"
+CANDIDATE_NAME = ".candidate"
+#: Also matches the ``.candidate-<pid>`` folders of earlier versions, so they are cleaned up.
+CANDIDATE_GLOB = ".candidate*"
 EXIT_AUDIT_FAILED = 1
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other build has finished
 FAILED_STATUSES = ("error", "fail", "runtime error")
@@ -114,11 +119,13 @@ class WarehousePaths:
     def lock(self) -> Path:
         return self.folder / LOCK_NAME
 
-    def candidate_dir(self, pid: int) -> Path:
-        return self.folder / f"{CANDIDATE_PREFIX}{pid}"
+    @property
+    def candidate_dir(self) -> Path:
+        return self.folder / CANDIDATE_NAME
 
-    def candidate(self, pid: int) -> Path:
-        return self.candidate_dir(pid) / self.published.name
+    @property
+    def candidate(self) -> Path:
+        return self.candidate_dir / self.published.name
 
     @classmethod
     def resolve(cls, project_dir: Path) -> WarehousePaths:
@@ -334,7 +341,7 @@ def fsync_file(path: Path) -> None:
 def remove_stale_candidates(paths: WarehousePaths) -> list[Path]:
     """Candidates left by a killed build (safe: the caller holds the lock)."""
     removed = []
-    for stale in sorted(paths.folder.glob(f"{CANDIDATE_PREFIX}*")):
+    for stale in sorted(paths.folder.glob(CANDIDATE_GLOB)):
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
         else:
@@ -479,8 +486,7 @@ def build(
     with build_lock(paths), sigterm_as_exception():
         for stale in remove_stale_candidates(paths):
             _say(f"removed a stale candidate left by an interrupted build: {stale}")
-        pid = os.getpid()
-        candidate = paths.candidate(pid)
+        candidate = paths.candidate
         fresh = full_refresh or not paths.published.exists()
         try:
             prepare_candidate(paths, candidate, fresh)

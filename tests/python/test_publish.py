@@ -155,7 +155,7 @@ def _sha256(path: Path) -> str:
 
 
 def _candidates(project: Path) -> list[Path]:
-    return sorted((project / "warehouse").glob(".candidate-*"))
+    return sorted((project / "warehouse").glob(".candidate*"))
 
 
 def _run(command: click.Command, project: Path, *args: str) -> Result:
@@ -411,3 +411,10 @@ def test_only_candidates_count_as_stale(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("x")
     assert publish.remove_stale_candidates(paths) == [tmp_path / ".candidate-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["derived_tables.duckdb", "keep.txt"]
+
+
+def test_candidate_path_is_fixed(tmp_path: Path) -> None:
+    """The same candidate path every build (dbt's profile, so its partial parse, stays valid)."""
+    paths = publish.WarehousePaths(tmp_path / "derived_tables.duckdb")
+    assert paths.candidate == tmp_path / ".candidate" / "derived_tables.duckdb"
+    assert str(os.getpid()) not in str(paths.candidate)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +18,33 @@ from derived_tables.generator.reference import Reference
 
 TRUTH = "_truth"
 SECONDS = cal.SECONDS_PER_DAY
+
+
+class ArrayRecord:
+    """Dataclass mixin for parallel arrays: every field holds one entry per row (a NumPy array,
+    or a nested record of the same rows), so rows can be selected and concatenated by name."""
+
+    def take(self, index: np.ndarray) -> Self:
+        """The rows at ``index``, in that order."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            values[f.name] = value.take(index) if isinstance(value, ArrayRecord) else value[index]
+        return type(self)(**values)
+
+    @classmethod
+    def concatenate(cls, parts: list[Self]) -> Self:
+        """The rows of ``parts`` one after the other."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            first = getattr(parts[0], f.name)
+            pieces = [getattr(p, f.name) for p in parts]
+            values[f.name] = (
+                type(first).concatenate(pieces)
+                if isinstance(first, ArrayRecord)
+                else np.concatenate(pieces)
+            )
+        return cls(**values)
 
 
 @dataclass

@@ -20,6 +20,7 @@ import numpy as np
 
 from derived_tables.generator import calendar as cal
 from derived_tables.generator import ids
+from derived_tables.generator.cases import Journeys
 from derived_tables.generator.common import (
     TRUTH,
     IdAllocator,
@@ -47,7 +48,6 @@ from derived_tables.generator.frame import (
     timestamp_col,
 )
 from derived_tables.generator.identity import GENDER_CODES, NEVER, record_identities
-from derived_tables.generator.people import Journeys
 from derived_tables.generator.reference import Reference
 
 SYSTEM = "nomis"
@@ -81,6 +81,32 @@ BASE_CAPACITY = {
 #: Places per establishment-capacity unit at scale 1: calibrated so that occupancy is
 #: around 95% of operational capacity.
 CAPACITY_PER_SCALE = 0.09
+#: Probability that a person sent to an establishment of a type goes to one in their home
+#: region (the ``home_p`` of the reception and first-transfer choices in :func:`build`; the
+#: open estate is chosen nationally). :func:`demand_factors` sizes each establishment for it.
+HOME_PREFERENCE = {
+    "LOCAL": 0.92,
+    "TRAINING": 0.7,
+    "HIGH_SECURITY": 0.3,
+    "OPEN": 0.0,
+    "FEMALE": 0.7,
+    "YOI": 0.6,
+}
+#: An establishment's capacity is its share of its type's places (:data:`BASE_CAPACITY`, sized
+#: for its expected demand by :func:`demand_factors`) times a draw from this range, so it
+#: starts at about 70% to 115% occupancy (then capacity drifts, see
+#: :func:`build_establishments`). Capacity used to be drawn without regard to demand, so a
+#: region with one prison of a type (one local in the West Midlands, one training prison in
+#: London) ran at 2 to 4 times its capacity for years while Wales's ran at a quarter:
+#: implausible, and over the 300% an error-level test allows, at many seeds and scales.
+CAPACITY_SPREAD = (0.8, 1.35)
+#: The most people per operational place an establishment ever holds: the error-level
+#: ``accepted_range`` of ``fct_prison_population_daily.occupancy_rate`` (no real prison holds
+#: three times its operational capacity).
+MAX_OCCUPANCY = 3
+#: Standard deviations of its population's random variation that an establishment keeps room
+#: for within :data:`MAX_OCCUPANCY` (see :func:`build_establishments`).
+HEADROOM_SD = 6
 SLOTS = 5  # ADM, ADM (sentenced after remand), TRN, TRN, REL
 REL_SLOT = SLOTS - 1
 
@@ -102,6 +128,30 @@ def establishment_category(kind: str, rng: np.random.Generator) -> int:
     }[kind]
 
 
+def demand_factors(ref: Reference) -> np.ndarray:
+    """Each establishment's expected share of the people sent to its type, relative to an
+    even share (1.0 = the type's average establishment).
+
+    People go to an establishment of their home region with probability
+    :data:`HOME_PREFERENCE` (shared evenly among the region's establishments of the type,
+    regions weighted by population), otherwise to any of the type (also when their region
+    has none). So one local prison serving a populous region needs several times the places
+    of one of three locals in a small region.
+    """
+    weight = ref.region_population / ref.region_population.sum()
+    factor = np.ones(len(ref.establishment_codes), dtype=np.float64)
+    for kind in sorted(set(ref.establishment_type)):
+        pool = ref.establishments_of_type(kind)
+        home_p = HOME_PREFERENCE[kind]
+        region = ref.establishment_region[pool]
+        in_region = np.bincount(region, minlength=ref.n_regions)
+        served = in_region > 0
+        away = (1 - home_p) + home_p * weight[~served].sum()
+        share = home_p * weight[region] / in_region[region] + away / pool.size
+        factor[pool] = share * pool.size
+    return factor
+
+
 def build_establishments(ref: Reference, rng: np.random.Generator, scale: float) -> Versions:
     """Versions of every establishment: capacity changes over the years, a few re-roles."""
     n = len(ref.establishment_codes)
@@ -116,20 +166,32 @@ def build_establishments(ref: Reference, rng: np.random.Generator, scale: float)
     )
     key = np.arange(n)
     base = np.array([BASE_CAPACITY[t] for t in ref.establishment_type], dtype=np.float64)
-    capacity = base * rng.uniform(0.6, 1.4, n)
+    # sized for the expected demand (see CAPACITY_SPREAD), not for an average prison
+    demand = base * demand_factors(ref)
+    capacity = demand * rng.uniform(*CAPACITY_SPREAD, n)
     category = np.array(
         [establishment_category(t, rng) for t in ref.establishment_type], dtype=np.int64
     )
+    # At small scales a prison holds a handful of people, and their number varies by about
+    # its square root (a Poisson count): 5 expected can be 14 on some day, nearly 3 times a
+    # capacity of 5. So the operational capacity never falls below a floor that keeps
+    # HEADROOM_SD standard deviations above the expected population within MAX_OCCUPANCY.
+    # At scale 1 (about 55 expected in a local prison) the floor is far below the capacity.
+    expected = demand * scale * CAPACITY_PER_SCALE
+    floor = np.maximum(4, np.ceil((expected + HEADROOM_SD * np.sqrt(expected)) / MAX_OCCUPANCY))
 
     def places(cap: np.ndarray) -> np.ndarray:
         return np.maximum(4, np.round(cap * scale * CAPACITY_PER_SCALE)).astype(np.int64)
+
+    def operational(cap: np.ndarray) -> np.ndarray:
+        return np.maximum(floor, places(cap)).astype(np.int64)
 
     cna_ratio = rng.uniform(0.8, 0.95, n)
     log.add(
         key,
         at(ref.establishment_opened, 9 * 3600),
         establishment_code=key,
-        operational_capacity=places(capacity),
+        operational_capacity=operational(capacity),
         certified_normal_accommodation=places(capacity * cna_ratio),
         security_category_code=category,
         is_operational=np.ones(n, dtype=bool),
@@ -144,7 +206,7 @@ def build_establishments(ref: Reference, rng: np.random.Generator, scale: float)
         log.add(
             key[sel],
             at(day[sel], 10 * 3600),
-            operational_capacity=places(capacity)[sel],
+            operational_capacity=operational(capacity)[sel],
             certified_normal_accommodation=places(capacity * cna_ratio)[sel],
         )
     training = np.flatnonzero((category == CAT_B) | (category == CAT_C))
@@ -206,14 +268,14 @@ def build(
     sentence ended in (-1 when none), for probation licences."""
     c = journeys.cases
     people = journeys.people
-    n_cases = c["person"].size
+    n_cases = c.person.size
     estate = _Estate(ref, rng)
     reason = ref.movement_reason
 
     # ---------------------------------------------------------------- bookings of three kinds
-    rem = np.flatnonzero(c["remanded"])
-    sen = np.flatnonzero(c["imprisoned"] & ~c["continues_remand"])
-    rec = np.flatnonzero(c["recalled"])
+    rem = np.flatnonzero(c.court.is_remanded)
+    sen = np.flatnonzero(c.custody.is_imprisoned & ~c.custody.continues_remand)
+    rec = np.flatnonzero(c.licence.is_recalled)
     case = np.concatenate([rem, sen, rec])
     kind = np.concatenate(
         [
@@ -222,15 +284,17 @@ def build(
             np.full(rec.size, KIND_RECALL),
         ]
     )
-    start = np.concatenate([c["first_hearing"][rem], c["completion"][sen], c["recall_day"][rec]])
-    person = c["person"][case]
+    start = np.concatenate(
+        [c.court.first_hearing_day[rem], c.court.completion_day[sen], c.licence.recall_day[rec]]
+    )
+    person = c.person[case]
     order = np.lexsort((kind, start, person))
     case, kind, start, person = case[order], kind[order], start[order], person[order]
     nb = case.size
     is_rem, is_sen, is_rec = kind == KIND_REMAND, kind == KIND_SENTENCE, kind == KIND_RECALL
-    sentenced_here = is_sen | (is_rem & c["continues_remand"][case])
-    life = sentenced_here & c["life"][case]
-    completion = c["completion"][case]
+    sentenced_here = is_sen | (is_rem & c.custody.continues_remand[case])
+    life = sentenced_here & c.custody.is_life_sentence[case]
+    completion = c.court.completion_day[case]
 
     age = (start - people.date_of_birth[person]) / 365.25
     female = people.is_female[person]
@@ -238,27 +302,27 @@ def build(
     region_at_start = ref.area_region[people.postcode_at(person, start) // 1_000_000]
     reception = np.empty(nb, dtype=np.int64)
     for g, kind_name, home_p in (
-        (GROUP_MALE, "LOCAL", 0.92),
-        (GROUP_FEMALE, "FEMALE", 0.7),
-        (GROUP_YOUNG, "YOI", 0.6),
+        (GROUP_MALE, "LOCAL", HOME_PREFERENCE["LOCAL"]),
+        (GROUP_FEMALE, "FEMALE", HOME_PREFERENCE["FEMALE"]),
+        (GROUP_YOUNG, "YOI", HOME_PREFERENCE["YOI"]),
     ):
         sel = np.flatnonzero(group == g)
         reception[sel] = estate.choose(kind_name, region_at_start[sel], start[sel], home_p)
 
     # release
     release = np.select(
-        [is_rec, sentenced_here, is_rem & c["bailed"][case]],
-        [c["recall_release"][case], c["release"][case], c["bail_day"][case]],
+        [is_rec, sentenced_here, is_rem & c.custody.is_bailed[case]],
+        [c.licence.recall_release_day[case], c.custody.release_day[case], c.custody.bail_day[case]],
         completion,
     )
     release = np.where(life, NEVER, release)
     rel_reason = np.select(
         [
-            is_rec & (c["recall_release_reason"][case] == 2),
+            is_rec & (c.licence.recall_release_reason[case] == 2),
             is_rec,
-            sentenced_here & (c["release_reason"][case] == 1),
+            sentenced_here & (c.custody.release_reason[case] == 1),
             sentenced_here,
-            is_rem & c["bailed"][case],
+            is_rem & c.custody.is_bailed[case],
         ],
         [
             reason("SENTENCE_EXPIRY"),
@@ -271,7 +335,7 @@ def build(
     )
 
     # categories
-    L = c["length"][case]
+    L = c.outcome.length_days[case]
     category = np.select(
         [
             group == GROUP_FEMALE,
@@ -332,8 +396,8 @@ def build(
     )
     target = np.full(nb, -1, dtype=np.int64)
     for kind_name, sel_mask, home_p in (
-        ("HIGH_SECURITY", t1 & high, 0.3),
-        ("TRAINING", t1 & ~high & (group == GROUP_MALE), 0.7),
+        ("HIGH_SECURITY", t1 & high, HOME_PREFERENCE["HIGH_SECURITY"]),
+        ("TRAINING", t1 & ~high & (group == GROUP_MALE), HOME_PREFERENCE["TRAINING"]),
         ("FEMALE", t1 & (group == GROUP_FEMALE), 0.5),
         ("YOI", t1 & (group == GROUP_YOUNG), 0.5),
     ):
@@ -535,7 +599,7 @@ def build(
     )
 
     # ---------------------------------------------------------------- sentences
-    principal = c["offence"][case, 0]
+    principal = c.offences.offence[case, 0]
     sentences = ChangeLog(
         {
             "sentence_id": SENTENCE_ID,
@@ -566,7 +630,7 @@ def build(
     ss = kb[sentenced_here[kb]]
     nums = alloc.take("sentence", ss.size)
     slot = np.where(is_rem[ss], 1, 0)
-    crd_initial = c["crd_initial"][case[ss]]
+    crd_initial = c.custody.crd_initial_day[case[ss]]
     is_life = life[ss]
     sentences.add(
         nums,
@@ -579,21 +643,21 @@ def build(
         sentence_length_days=(L[ss], is_life),
         conditional_release_date=(crd_initial, is_life),
     )
-    recalc = c["recalc_day"][case[ss]]
+    recalc = c.custody.recalculation_day[case[ss]]
     has_recalc = (recalc > 0) & ~is_life
     sentences.add(
         nums[has_recalc],
         at(recalc[has_recalc], 11 * 3600),
         conditional_release_date=(
-            c["crd_final"][case[ss]][has_recalc],
+            c.custody.crd_final_day[case[ss]][has_recalc],
             np.zeros(int(has_recalc.sum()), dtype=bool),
         ),
     )
     # recall
     sc = kb[is_rec[kb]]
     nums = alloc.take("sentence", sc.size)
-    sled = c["sled"][case[sc]]
-    fixed = c["recall_release_reason"][case[sc]] != 2
+    sled = c.custody.sled_day[case[sc]]
+    fixed = c.licence.recall_release_reason[case[sc]] != 2
     sentences.add(
         nums,
         times[sc, 0],
