@@ -139,42 +139,12 @@ def generate(
     seeds_dir = project / "seeds"
     console = Console(stderr=True)
 
-    if force and if_missing:
-        raise click.UsageError("--force and --if-missing exclude each other")
-    if next_day_:
-        given = (
-            ("--as-of", as_of),
-            ("--scale", scale),
-            ("--seed", seed),
-            ("--noise", noise_profile),
-        )
-        clashes = [name for name, value in given if value is not None]
-        clashes += [
-            name for name, flag in (("--force", force), ("--if-missing", if_missing)) if flag
-        ]
-        if clashes:
-            raise click.UsageError(
-                f"--next-day continues the existing data; it does not take {', '.join(clashes)}"
-            )
-    elif if_missing and (data_dir / "_manifest.json").exists():
+    _check_options(next_day_, as_of, scale, seed, noise_profile, force, if_missing)
+    if not next_day_ and if_missing and (data_dir / "_manifest.json").exists():
         click.echo(f"Curated data already present in {data_dir}; nothing to do (--if-missing).")
         return
-
-    injector: faults.FaultInjector | None = None
-    if fault is not None:
-        try:
-            extraction_date = (
-                read_manifest(data_dir).last_extraction_date + dt.timedelta(days=1)
-                if next_day_
-                else as_of or _yesterday()
-            )
-            injector = faults.FaultInjector(
-                fault, "next-day" if next_day_ else "backfill", extraction_date, data_dir
-            )
-        except (faults.FaultError, ManifestError) as exc:
-            raise click.ClickException(str(exc)) from None
+    injector = _fault_injector(fault, next_day_, as_of, data_dir)
     hook = injector or no_faults
-
     started = time.monotonic()
     try:
         with _ProgressBar(console) as report:
@@ -206,6 +176,54 @@ def generate(
     _print_summary(summary, time.monotonic() - started, next_day_)
     if injector is not None:
         _report_fault(injector.report(), data_dir)
+
+
+def _check_options(
+    next_day_: bool,
+    as_of: dt.date | None,
+    scale: float | None,
+    seed: int | None,
+    noise_profile: str | None,
+    force: bool,
+    if_missing: bool,
+) -> None:
+    """Options that exclude each other: a usage error naming them."""
+    if force and if_missing:
+        raise click.UsageError("--force and --if-missing exclude each other")
+    if next_day_:
+        given = (
+            ("--as-of", as_of),
+            ("--scale", scale),
+            ("--seed", seed),
+            ("--noise", noise_profile),
+        )
+        clashes = [name for name, value in given if value is not None]
+        clashes += [
+            name for name, flag in (("--force", force), ("--if-missing", if_missing)) if flag
+        ]
+        if clashes:
+            raise click.UsageError(
+                f"--next-day continues the existing data; it does not take {', '.join(clashes)}"
+            )
+
+
+def _fault_injector(
+    fault: str | None, next_day_: bool, as_of: dt.date | None, data_dir: Path
+) -> faults.FaultInjector | None:
+    """The injector of ``--fault`` for the extract about to be written (None without)."""
+    if fault is None:
+        return None
+    try:
+        extraction_date = (
+            read_manifest(data_dir).last_extraction_date + dt.timedelta(days=1)
+            if next_day_
+            else as_of or _yesterday()
+        )
+        return faults.FaultInjector(
+            fault, "next-day" if next_day_ else "backfill", extraction_date, data_dir
+        )
+    except (faults.FaultError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _report_fault(report: faults.FaultReport, data_dir: Path) -> None:
