@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean robustness
 .PHONY: lint-sql lint-changed lint-yaml lint-python conventions slim-build ci-build
-.PHONY: pre-commit-install
+.PHONY: pre-commit-install diff
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ slim-build: install  ## Build + test only what changed against main's state (CI,
 
 ci-build: install  ## Build + test everything (target ci) and keep the state for PRs
 	.ci/slim-build --full
+
+# Locally: `make ci-build` on main first (keeps main's state in target/state-main/), then
+# `make diff` on the branch.
+diff: install  ## Slim build against main's state, then its data diff (target/diff.md)
+	.ci/slim-build
+	@cat target/diff.md
 
 pre-commit-install: install  ## Install the git pre-commit hooks (.pre-commit-config.yaml)
 	$(BIN)/pre-commit install

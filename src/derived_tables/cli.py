@@ -31,9 +31,31 @@ def _register() -> None:
 
     main.add_command(bench)
 
+    from derived_tables.catalogue import catalogue
+
+    main.add_command(catalogue)
+
+    from derived_tables.datadiff import diff
+
+    main.add_command(diff)
+
     from derived_tables.robustness import robustness
 
     main.add_command(robustness)
+    main.add_command(linkage)
+
+
+@click.command(
+    "linkage",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def linkage(args: tuple[str, ...]) -> None:
+    """Person linkage: evaluate, train, report (HTML), FEBRL benchmarks. See --help."""
+    from derived_tables.linkage import main as linkage_main
+
+    raise SystemExit(linkage_main(list(args) or ["--help"]))
 
 
 _register()
