@@ -94,46 +94,17 @@ def add_hard_noise(spec: TableSpec, table: pa.Table, seed: int) -> pa.Table:
     # another row of this batch, for a donor surname, given name or postcode
     other = (r[:, 0] % max(n, 1)).astype(np.int64)
     other = np.where(other == np.arange(n), (other + 1) % max(n, 1), other)
-
-    first = np.array(table.column("first_name").to_pylist(), dtype=object)
-    last = np.array(table.column("last_name").to_pylist(), dtype=object)
-    female = np.array([g == "F" for g in table.column("gender_code").to_pylist()])
-
-    swap = hit["names_swapped"]
-    first[swap], last[swap] = last[swap], first[swap].copy()
-    married = hit["surname_by_marriage"] & female
-    last[married] = last[other[married]]
-    barrelled = hit["surname_double_barrelled"] & ~married
-    last[barrelled] = [
-        f"{a}-{b}" if a and b else a
-        for a, b in zip(last[barrelled], last[other[barrelled]], strict=True)
-    ]
-    initial = hit["first_name_initial"]
-    first[initial] = [f[0] if f else f for f in first[initial]]
-    second = hit["second_given_name"] & ~initial
-    first[second] = [
-        f"{a} {b}" if a and b else a
-        for a, b in zip(first[second], first[other[second]], strict=True)
-    ]
-
-    dob = table.column("date_of_birth").cast(pa.int32()).to_numpy(zero_copy_only=False)
-    dob = np.asarray(dob, dtype=np.float64)
-    decade = np.where(r[:, 1] % 2 == 0, -3652, 3653)
-    off = hit["date_of_birth_decade_off"] & ~np.isnan(dob)
-    dob[off] = dob[off] + decade[off]
-    dob_missing = hit["date_of_birth_missing"] | np.isnan(dob)
-
+    first, last = _noisy_names(table, hit, other)
+    dob, dob_missing = _noisy_dates_of_birth(table, hit, r[:, 1])
     postcode = np.array(table.column("postcode").to_pylist(), dtype=object)
     stale = hit["postcode_stale"]
     postcode[stale] = postcode[other[stale]]
     postcode[hit["postcode_missing"]] = None
-
     pnc = np.array(table.column("pnc_id").to_pylist(), dtype=object)
     mistyped = hit["pnc_mistyped"] & np.array([p is not None for p in pnc])
     pnc[mistyped] = [
         _mistype(p, int(d)) for p, d in zip(pnc[mistyped], r[mistyped, 1], strict=True)
     ]
-
     columns = {
         "first_name": pa.array(first.tolist(), pa.string()),
         "last_name": pa.array(last.tolist(), pa.string()),
@@ -150,6 +121,45 @@ def add_hard_noise(spec: TableSpec, table: pa.Table, seed: int) -> pa.Table:
             index, table.schema.field(index), values.cast(table.schema.field(index).type)
         )
     return table
+
+
+def _noisy_names(
+    table: pa.Table, hit: dict[str, np.ndarray], other: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and last names with the name errors: swapped, a surname by marriage or
+    double-barrelled (from the ``other`` row), an initial, a second given name."""
+    first = np.array(table.column("first_name").to_pylist(), dtype=object)
+    last = np.array(table.column("last_name").to_pylist(), dtype=object)
+    female = np.array([g == "F" for g in table.column("gender_code").to_pylist()])
+    swap = hit["names_swapped"]
+    first[swap], last[swap] = last[swap], first[swap].copy()
+    married = hit["surname_by_marriage"] & female
+    last[married] = last[other[married]]
+    barrelled = hit["surname_double_barrelled"] & ~married
+    last[barrelled] = [
+        f"{a}-{b}" if a and b else a
+        for a, b in zip(last[barrelled], last[other[barrelled]], strict=True)
+    ]
+    initial = hit["first_name_initial"]
+    first[initial] = [f[0] if f else f for f in first[initial]]
+    second = hit["second_given_name"] & ~initial
+    first[second] = [
+        f"{a} {b}" if a and b else a
+        for a, b in zip(first[second], first[other[second]], strict=True)
+    ]
+    return first, last
+
+
+def _noisy_dates_of_birth(
+    table: pa.Table, hit: dict[str, np.ndarray], direction: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dates of birth (day numbers) a decade off for some, and which are missing."""
+    dob = table.column("date_of_birth").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    dob = np.asarray(dob, dtype=np.float64)
+    decade = np.where(direction % 2 == 0, -3652, 3653)
+    off = hit["date_of_birth_decade_off"] & ~np.isnan(dob)
+    dob[off] = dob[off] + decade[off]
+    return dob, hit["date_of_birth_missing"] | np.isnan(dob)
 
 
 def _mistype(pnc: str, draw: int) -> str:
