@@ -90,7 +90,7 @@ bench: install  ## Benchmark the generator and the build (SCALE=1)
 	$(BIN)/derived bench --scale $(SCALE)
 
 # The main job at each setting of the wide matrix (scales 0.01 to 1, several seeds, calendar
-# stress dates), one build after another in a temporary folder; about 1.5 hours.
+# stress dates), one build after another in a temporary folder; about 2 hours.
 ROBUSTNESS_MATRIX ?= wide
 robustness: install  ## The main job across scales, seeds and as-of dates (derived robustness)
 	$(BIN)/derived robustness --matrix $(ROBUSTNESS_MATRIX)

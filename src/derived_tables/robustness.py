@@ -24,7 +24,7 @@ Matrices (``--matrix``):
   forward): two builds.
 - ``wide`` (``make robustness``): the eight settings of issue 15 (scales 0.02 to 1, seeds 42
   and 7, as of yesterday), the ci matrix, the year end of a leap year and a clock-change
-  Sunday at scale 0.2: twelve builds, about 1.5 hours on a loaded 2-core machine.
+  Sunday at scale 0.2: twelve builds, about 2 hours on a loaded 2-core machine.
 
 ``--setting SCALE:SEED[:YYYY-MM-DD]`` (repeatable) runs given settings instead, e.g. to
 reproduce one failed run.
@@ -340,7 +340,7 @@ def render_table(results: Sequence[RunResult]) -> Table:
     type=click.Choice(sorted(MATRICES)),
     default="wide",
     show_default=True,
-    help="Settings to run: 'ci' (tiny, a few minutes) or 'wide' (scales up to 1, about an hour).",
+    help="Settings to run: 'ci' (two tiny builds) or 'wide' (twelve, scales up to 1).",
 )
 @click.option(
     "--setting",
