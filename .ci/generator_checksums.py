@@ -2,9 +2,9 @@
 """Checksums of everything ``derived generate`` writes, to prove a refactor changed no byte.
 
 Runs the generator on a fixed set of cases (two seeds, two scales, a fixed as-of date, a
-``--next-day`` extract after each backfill, and every ``--fault``) in a scratch folder, and
-prints one line ``<sha256>  <case>/<path>`` per file written (curated Parquet, manifest and
-truth file), sorted. Compare the output before and after a change:
+``--next-day`` extract after each backfill, the ``hard`` noise profile and every ``--fault``)
+in a scratch folder, and prints one line ``<sha256>  <case>/<path>`` per file written (curated
+Parquet, manifest and truth file), sorted. Compare the output before and after a change:
 
     .venv/bin/python .ci/generator_checksums.py > /tmp/before.sha256
     ... change the generator ...
@@ -39,6 +39,7 @@ class Case:
     fault: str | None = None  # injected into the backfill, or the next day for next-day faults
     next_day: bool = True
     fault_next_day: bool = False
+    backfill_options: tuple[str, ...] = ()  # more options of the backfill (--noise ...)
 
 
 def cases() -> list[Case]:
@@ -46,17 +47,22 @@ def cases() -> list[Case]:
     plain = [
         Case(f"seed{seed}-scale{scale:g}", seed, scale) for seed in (42, 7) for scale in (0.05, 0.2)
     ]
-    return plain + [
-        Case(
-            f"fault-{name}",
-            11,
-            0.05,
-            fault=name,
-            next_day=next_day_only,
-            fault_next_day=next_day_only,
-        )
-        for name, next_day_only in _faults()
-    ]
+    noisy = [Case("noise-hard", 13, 0.05, backfill_options=("--noise", "hard"))]
+    return (
+        plain
+        + noisy
+        + [
+            Case(
+                f"fault-{name}",
+                11,
+                0.05,
+                fault=name,
+                next_day=next_day_only,
+                fault_next_day=next_day_only,
+            )
+            for name, next_day_only in _faults()
+        ]
+    )
 
 
 def _faults() -> list[tuple[str, bool]]:
@@ -78,6 +84,7 @@ def generate(case: Case, root: Path) -> Path:
     folder = root / case.name
     data, truth = folder / "curated", folder / "truth"
     backfill = ["--seed", str(case.seed), "--scale", str(case.scale), "--as-of", AS_OF]
+    backfill += case.backfill_options
     if case.fault and not case.fault_next_day:
         backfill += ["--fault", case.fault]
     _run(backfill, data, truth)

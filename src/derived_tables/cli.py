@@ -42,6 +42,20 @@ def _register() -> None:
     from derived_tables.robustness import robustness
 
     main.add_command(robustness)
+    main.add_command(linkage)
+
+
+@click.command(
+    "linkage",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def linkage(args: tuple[str, ...]) -> None:
+    """Person linkage: evaluate, train, report (HTML), FEBRL benchmarks. See --help."""
+    from derived_tables.linkage import main as linkage_main
+
+    raise SystemExit(linkage_main(list(args) or ["--help"]))
 
 
 _register()

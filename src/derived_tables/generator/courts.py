@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow as pa
 
@@ -13,12 +11,14 @@ from derived_tables.generator.cases import Cases, Journeys
 from derived_tables.generator.common import (
     TRUTH,
     IdAllocator,
+    SourceRecords,
     arrival_of_event,
     at,
     codes,
     first_name_col,
     group_first,
     id_col,
+    identity_columns,
     last_name_col,
     pnc_col,
     postcode_col,
@@ -71,24 +71,6 @@ def _urn(values: np.ndarray) -> pa.Array:
     return ids.case_urns(force, unit, serial, year)
 
 
-@dataclass(frozen=True)
-class _DefendantRecords:
-    """The defendant records of a chunk: a person's first case opens one, and a later case
-    sometimes opens another (a duplicate record the linkage must join up)."""
-
-    opens_record: np.ndarray  # per case: the case opened a new record
-    record_of_case: np.ndarray  # per case: index of its record
-    first_case: np.ndarray  # per record: the case that opened it
-    person: np.ndarray  # per record: the person (index into the chunk's People)
-    is_kept: np.ndarray  # per record: has a case completed within the data (is delivered)
-    number: np.ndarray  # per record: defendant number, -1 unless kept
-
-    @property
-    def kept(self) -> np.ndarray:
-        """Indexes of the records that are delivered."""
-        return np.flatnonzero(self.is_kept)
-
-
 def build(
     ref: Reference,
     journeys: Journeys,
@@ -103,7 +85,8 @@ def build(
     """
     cases = journeys.cases
     is_kept = cases.court.completion_day >= cal.DATA_START_DAY
-    records = _defendant_records(cases, rng, alloc, is_kept)
+    opens_record = (cases.sequence == 0) | (rng.random(cases.size) < 0.25)
+    records = SourceRecords.numbered(opens_record, cases.person, is_kept, alloc, "defendant")
     identity = record_identities(
         journeys.people,
         rng,
@@ -118,14 +101,14 @@ def build(
     charged_at = at(cases.charge_day, cal.office_time(rng, cases.size))
     defendants = _defendants(ref, journeys, rng, records, identity, charged_at)
     r = records.kept
-    created_at = charged_at[records.first_case]
+    created_at = charged_at[records.first_entity]
     truth = truth_events(
         person_number[records.person[r]], SYSTEM, DEFENDANT_ID(records.number[r]), created_at[r]
     )
     kept_index = np.flatnonzero(is_kept)
     kept = cases.take(kept_index)
     case_number = alloc.take("case", kept.size)
-    defendant_number = records.number[records.record_of_case[kept_index]]
+    defendant_number = records.number[records.record_of_entity[kept_index]]
     opened_at = charged_at[kept_index]
     case_versions = _cases(ref, kept, rng, case_number, defendant_number, opened_at)
     ci, si = np.nonzero(np.arange(MAX_OFFENCES)[None, :] < kept.offences.count[:, None])
@@ -140,27 +123,6 @@ def build(
         f"{SYSTEM}.outcomes": _outcomes(kept, rng, alloc, offence_number, ci, si),
         TRUTH: truth,
     }
-
-
-def _defendant_records(
-    cases: Cases, rng: np.random.Generator, alloc: IdAllocator, case_is_kept: np.ndarray
-) -> _DefendantRecords:
-    """Which cases open a defendant record, and the numbers of the records delivered."""
-    opens_record = (cases.sequence == 0) | (rng.random(cases.size) < 0.25)
-    record = np.cumsum(opens_record) - 1
-    n_records = int(opens_record.sum())
-    is_kept = np.zeros(n_records, dtype=bool)
-    is_kept[record[case_is_kept]] = True
-    number = np.full(n_records, -1, dtype=np.int64)
-    number[is_kept] = alloc.take("defendant", int(is_kept.sum()))
-    return _DefendantRecords(
-        opens_record=opens_record,
-        record_of_case=record,
-        first_case=np.flatnonzero(opens_record),
-        person=cases.person[opens_record],
-        is_kept=is_kept,
-        number=number,
-    )
 
 
 def _defendant_log(ref: Reference) -> ChangeLog:
@@ -182,7 +144,7 @@ def _defendants(
     ref: Reference,
     journeys: Journeys,
     rng: np.random.Generator,
-    records: _DefendantRecords,
+    records: SourceRecords,
     identity: RecordIdentity,
     charged_at: np.ndarray,
 ) -> Versions:
@@ -190,7 +152,7 @@ def _defendants(
     a corrected first name for a few, and merged (deleted) duplicates."""
     cases = journeys.cases
     postcode = journeys.people.postcode_at(cases.person, cases.charge_day)
-    created_at = charged_at[records.first_case]
+    created_at = charged_at[records.first_entity]
     defendants = _defendant_log(ref)
     r = records.kept
     number = records.number
@@ -198,18 +160,11 @@ def _defendants(
         number[r],
         created_at[r],
         defendant_id=number[r],
-        pnc_id=(
-            identity.pnc_year[r] * 10_000_000 + identity.pnc_serial[r],
-            identity.pnc_missing[r],
-        ),
-        first_name=identity.first_name[r],
-        last_name=identity.last_name[r],
-        date_of_birth=identity.date_of_birth[r],
-        gender_code=identity.gender[r],
-        postcode=postcode[records.first_case[r]],
+        **identity_columns(identity, r),
+        postcode=postcode[records.first_entity[r]],
     )
-    record = records.record_of_case
-    later = np.flatnonzero(~records.opens_record & records.is_kept[record])
+    record = records.record_of_entity
+    later = records.later_entities()
     defendants.add(number[record[later]], charged_at[later], postcode=postcode[later])
     fix = r[(rng.random(r.size) < 0.02) & (identity.first_name[r] % SLOTS != 0)]
     defendants.add(

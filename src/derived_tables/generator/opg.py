@@ -20,6 +20,7 @@ from derived_tables.generator.common import (
     TRUTH,
     ArrayRecord,
     IdAllocator,
+    SourceRecords,
     at,
     codes,
     first_name_col,
@@ -141,11 +142,19 @@ def build(
         move_span=(30, 3650),
     )
     lpa = _applications(rng, first_day)
-    records = _donor_records(rng, alloc, lpa)
-    identity = _donor_identities(donors, rng, lpa, records)
+    first_of_donor = group_first(lpa.donor)
+    prev_received = np.roll(lpa.received_day, 1)
+    opens_record = first_of_donor | (
+        (lpa.received_day != prev_received) & (rng.random(lpa.size) < 0.04)
+    )
+    kept_lpa = lpa.final_day >= cal.DATA_START_DAY
+    records = SourceRecords.numbered(opens_record, lpa.donor, kept_lpa, alloc, "donor")
+    # both applications of a same-day pair are typed from one form
+    same_day_pair = ~first_of_donor & (lpa.received_day == prev_received)
+    identity = _donor_identities(donors, rng, lpa, same_day_pair)
     received_at = at(lpa.received_day, cal.office_time(rng, lpa.size))
     r = np.flatnonzero(records.is_kept)
-    first = records.first_application[r]
+    first = records.first_entity[r]
     truth = truth_events(
         person_number[lpa.donor[first]], SYSTEM, DONOR_ID(records.number[r]), received_at[first]
     )
@@ -260,44 +269,8 @@ def _applications(rng: np.random.Generator, first_day: np.ndarray) -> _Applicati
     return lpa.take(np.lexsort((lpa.lpa_type, lpa.received_day, lpa.donor)))
 
 
-@dataclass(frozen=True)
-class _DonorRecords:
-    """Donor records: a donor's first application opens one, a later one sometimes another."""
-
-    first_of_donor: np.ndarray  # per application: the donor's first
-    same_day_pair: np.ndarray  # per application: received with the donor's previous one
-    record_of_application: np.ndarray  # per application: index of its donor record
-    first_application: np.ndarray  # per record: the application that opened it
-    is_kept: np.ndarray  # per record: has an application decided within the data
-    number: np.ndarray  # per record: donor number, -1 unless kept
-
-
-def _donor_records(
-    rng: np.random.Generator, alloc: IdAllocator, lpa: _Applications
-) -> _DonorRecords:
-    """Which applications open a donor record, and the numbers of the records delivered."""
-    nl = lpa.size
-    first_of_donor = group_first(lpa.donor)
-    prev_received = np.roll(lpa.received_day, 1)
-    new_record = first_of_donor | ((lpa.received_day != prev_received) & (rng.random(nl) < 0.04))
-    record = np.cumsum(new_record) - 1
-    n_rec = int(new_record.sum())
-    is_kept = np.zeros(n_rec, dtype=bool)
-    is_kept[record[lpa.final_day >= cal.DATA_START_DAY]] = True
-    number = np.full(n_rec, -1, dtype=np.int64)
-    number[is_kept] = alloc.take("donor", int(is_kept.sum()))
-    return _DonorRecords(
-        first_of_donor=first_of_donor,
-        same_day_pair=~first_of_donor & (lpa.received_day == prev_received),
-        record_of_application=record,
-        first_application=np.flatnonzero(new_record),
-        is_kept=is_kept,
-        number=number,
-    )
-
-
 def _donor_identities(
-    donors: People, rng: np.random.Generator, lpa: _Applications, records: _DonorRecords
+    donors: People, rng: np.random.Generator, lpa: _Applications, same_day_pair: np.ndarray
 ) -> RecordIdentity:
     """How each application writes its donor down (a same-day pair from one form)."""
     identity = record_identities(
@@ -311,7 +284,7 @@ def _donor_identities(
         p_gender_unknown=0.0,
         p_pnc=0.0,
     )
-    pair = records.same_day_pair
+    pair = same_day_pair
     for values in (identity.first_name, identity.last_name, identity.date_of_birth):
         values[pair] = np.roll(values, 1)[pair]
     return identity
@@ -323,7 +296,7 @@ def _application_log(
     lpa: _Applications,
     kept: np.ndarray,
     lpa_number: np.ndarray,
-    records: _DonorRecords,
+    records: SourceRecords,
     identity: RecordIdentity,
     received_at: np.ndarray,
 ) -> ChangeLog:
@@ -350,7 +323,7 @@ def _application_log(
         lpa_number[kept],
         received_at[kept],
         lpa_id=lpa_number[kept],
-        donor_id=records.number[records.record_of_application[kept]],
+        donor_id=records.number[records.record_of_entity[kept]],
         donor_first_name=identity.first_name[kept],
         donor_last_name=identity.last_name[kept],
         donor_date_of_birth=identity.date_of_birth[kept],

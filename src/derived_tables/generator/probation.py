@@ -22,12 +22,14 @@ from derived_tables.generator.common import (
     TRUTH,
     ArrayRecord,
     IdAllocator,
+    SourceRecords,
     arrival_of_event,
     at,
     codes,
     first_name_col,
     group_first,
     id_col,
+    identity_columns,
     last_name_col,
     pnc_col,
     postcode_col,
@@ -99,23 +101,6 @@ class _SupervisionEvents(ArrayRecord):
         return self.order_type <= SSO
 
 
-@dataclass(frozen=True)
-class _CrnRecords:
-    """Offender (CRN) records: a person's first event opens one, a later one sometimes another."""
-
-    opens_record: np.ndarray  # per event: the event opened a new record
-    record_of_event: np.ndarray  # per event: index of its record
-    first_event: np.ndarray  # per record: the event that opened it
-    person: np.ndarray  # per record: the person
-    is_kept: np.ndarray  # per record: has an event ended within the data (is delivered)
-    number: np.ndarray  # per record: CRN number, -1 unless kept
-
-    @property
-    def kept(self) -> np.ndarray:
-        """Indexes of the records that are delivered."""
-        return np.flatnonzero(self.is_kept)
-
-
 def build(
     ref: Reference,
     journeys: Journeys,
@@ -131,7 +116,9 @@ def build(
     """
     people = journeys.people
     events = _supervision_events(journeys.cases)
-    records = _crn_records(rng, alloc, events)
+    opens_record = group_first(events.person) | (rng.random(events.size) < 0.03)
+    kept_event = events.end_day >= cal.DATA_START_DAY
+    records = SourceRecords.numbered(opens_record, events.person, kept_event, alloc, "crn")
     identity = record_identities(
         people,
         rng,
@@ -144,7 +131,7 @@ def build(
         p_pnc=0.6,
     )
     n_rec = records.number.size
-    created_day = events.start_day[records.first_event] - rng.integers(0, 29, n_rec)
+    created_day = events.start_day[records.first_entity] - rng.integers(0, 29, n_rec)
     created_at = at(created_day, cal.office_time(rng, n_rec))
     start_at = at(events.start_day, cal.office_time(rng, events.size))
     offenders = _offenders(ref, people, rng, events, records, identity, created_day, created_at)
@@ -211,33 +198,12 @@ def _supervision_events(cases: Cases) -> _SupervisionEvents:
     return events
 
 
-def _crn_records(
-    rng: np.random.Generator, alloc: IdAllocator, events: _SupervisionEvents
-) -> _CrnRecords:
-    """Which events open an offender record, and the numbers of the records delivered."""
-    opens_record = group_first(events.person) | (rng.random(events.size) < 0.03)
-    record = np.cumsum(opens_record) - 1
-    n_rec = int(opens_record.sum())
-    is_kept = np.zeros(n_rec, dtype=bool)
-    is_kept[record[events.end_day >= cal.DATA_START_DAY]] = True
-    number = np.full(n_rec, -1, dtype=np.int64)
-    number[is_kept] = alloc.take("crn", int(is_kept.sum()))
-    return _CrnRecords(
-        opens_record=opens_record,
-        record_of_event=record,
-        first_event=np.flatnonzero(opens_record),
-        person=events.person[opens_record],
-        is_kept=is_kept,
-        number=number,
-    )
-
-
 def _offenders(
     ref: Reference,
     people: People,
     rng: np.random.Generator,
     events: _SupervisionEvents,
-    records: _CrnRecords,
+    records: SourceRecords,
     identity: RecordIdentity,
     created_day: np.ndarray,
     created_at: np.ndarray,
@@ -262,14 +228,7 @@ def _offenders(
         number[r],
         created_at[r],
         crn=number[r],
-        pnc_id=(
-            identity.pnc_year[r] * 10_000_000 + identity.pnc_serial[r],
-            identity.pnc_missing[r],
-        ),
-        first_name=identity.first_name[r],
-        last_name=identity.last_name[r],
-        date_of_birth=identity.date_of_birth[r],
-        gender_code=identity.gender[r],
+        **identity_columns(identity, r),
         postcode=created_postcode[r],
         pdu_code=pdu_of_postcode(ref, created_postcode[r]),
     )
@@ -282,14 +241,14 @@ def _add_offender_changes(
     rng: np.random.Generator,
     offenders: ChangeLog,
     events: _SupervisionEvents,
-    records: _CrnRecords,
+    records: SourceRecords,
     created_day: np.ndarray,
     start_at: np.ndarray,
 ) -> None:
     """Later offender versions: moves (a transfer to the new PDU), the address at each later
     event, and merged (deleted) duplicate records."""
     r, number, person = records.kept, records.number, records.person
-    record = records.record_of_event
+    record = records.record_of_entity
     record_end = np.zeros(number.size, dtype=np.int64)
     np.maximum.at(record_end, record, events.end_day)
     # moves while under supervision transfer the case to the new PDU
@@ -303,7 +262,7 @@ def _add_offender_changes(
             postcode=new_postcode,
             pdu_code=pdu_of_postcode(ref, new_postcode),
         )
-    later = np.flatnonzero(~records.opens_record & records.is_kept[record])
+    later = records.later_entities()
     later_postcode = people.postcode_at(events.person[later], events.start_day[later])
     offenders.add(
         number[record[later]],
@@ -346,7 +305,7 @@ def _events(
     events: _SupervisionEvents,
     kept: np.ndarray,
     event_number: np.ndarray,
-    records: _CrnRecords,
+    records: SourceRecords,
     release_establishment: np.ndarray,
     start_at: np.ndarray,
 ) -> ChangeLog:
@@ -364,7 +323,7 @@ def _events(
         event_number[ke],
         start_at[ke],
         event_id=event_number[ke],
-        crn=records.number[records.record_of_event[ke]],
+        crn=records.number[records.record_of_entity[ke]],
         order_type_code=events.order_type[ke],
         offence_code=cases.offences.principal[case],
         sentencing_court_code=(court[case], ~is_order),
