@@ -37,7 +37,7 @@ def seed(name: str) -> str:
     return f"seed.{PACKAGE}.{name}"
 
 
-def tested_node(test: dict[str, Any], uid: str) -> bool:
+def belongs_to(test: dict[str, Any], uid: str) -> bool:
     """A generic test tests the node it is attached to; a singular test every node it reads."""
     attached = test.get("attached_node")
     return attached == uid if attached else uid in test["depends_on"]["nodes"]
@@ -199,7 +199,7 @@ def test_trust_signals_match_the_warehouse_and_the_build(
             expected = sorted(
                 statuses[t]
                 for t, test in manifest["nodes"].items()
-                if test["resource_type"] == "test" and tested_node(test, uid)
+                if test["resource_type"] == "test" and belongs_to(test, uid)
             )
             assert expected, f"{uid} has no test in the build"
             assert sorted(t["status"] for t in item["tests"]) == expected, uid

@@ -447,6 +447,15 @@ class Catalogue:
             f"the lineage page of {name}",
         )
 
+    def open_lineage_page_directly(self, name: str) -> None:
+        """Load the mart's lineage page by its URL (what the description links to)."""
+        self.driver.get_log("browser")
+        self.driver.get(f"{self.url}{LINEAGE_DIR}/{name}.html")
+        self.wait(
+            lambda: self.js("return document.querySelector('main h1')?.textContent") == name,
+            f"the lineage page of {name}",
+        )
+
     def column_origins(self, column: str) -> list[str]:
         """Click the column in the page's index; the curated columns its section lists."""
         links = self.driver.find_elements(By.CSS_SELECTOR, f"a[href='#column-{column}']")
@@ -685,13 +694,27 @@ LINEAGE_CASES = {
 }
 
 
+def open_lineage(catalogue: Catalogue, fact: str, search: bool) -> None:
+    """The fact's lineage page: as an analyst reaches it (search the catalogue, follow the
+    link in the description), or directly by its URL (the broken-catalogue checks)."""
+    if search:
+        catalogue.open()
+        catalogue.open_model_by_search(fact)
+        catalogue.open_lineage_page(fact)
+    else:
+        catalogue.open_lineage_page_directly(fact)
+
+
 def check_column_reaches_its_source(
-    catalogue: Catalogue, fact: str, column: str, origin: str, screenshot: Path | None = None
+    catalogue: Catalogue,
+    fact: str,
+    column: str,
+    origin: str,
+    screenshot: Path | None = None,
+    search: bool = True,
 ) -> None:
     """Search the fact, open its lineage page, open the column, reach the curated column."""
-    catalogue.open()
-    catalogue.open_model_by_search(fact)
-    catalogue.open_lineage_page(fact)
+    open_lineage(catalogue, fact, search)
     origins = catalogue.column_origins(column)
     assert origin in origins, f"{fact}.{column}: the page lists {origins}, not {origin}"
     if screenshot is not None:
@@ -736,11 +759,10 @@ def check_trust_panel(
     rows: str,
     tests: list[tuple[str, str]],
     screenshot: Path | None = None,
+    search: bool = True,
 ) -> None:
     """The fact's lineage page shows its row count and every test's result in the build."""
-    catalogue.open()
-    catalogue.open_model_by_search(fact)
-    catalogue.open_lineage_page(fact)
+    open_lineage(catalogue, fact, search)
     panel = catalogue.trust_panel()
     assert panel is not None and panel["visible"], f"{fact}: no trust panel on its page"
     assert panel["rows"] == rows, f"{fact}: the panel shows {panel['rows']!r} rows, not {rows}"
@@ -811,8 +833,10 @@ def _edit(page: str, old: str, new: str) -> Any:
     return edit
 
 
-#: Ways to break the catalogue, and which check must then fail.
+#: Ways to break the catalogue, and which check must then fail ("unbroken": the control, both
+#: checks pass on an intact copy opened the same way).
 BREAKAGES = {
+    "unbroken": ("both", lambda site: None),
     "no lineage pages": ("lineage", _drop_lineage),
     "source column anchor gone": (
         "lineage",
@@ -873,12 +897,18 @@ def test_checks_fail_on_a_broken_catalogue(
     breaks(site)
     fact = "fct_court_hearings"
     with serve(site) as url:
+        # Straight to the lineage page (the link from dbt docs is checked above, unbroken).
         broken = Catalogue(browser, url, patience=10)
+        column, origin = LINEAGE_CASES[fact]
+        rows, tests = expected_trust(tiny_docs.manifest, build_results, tiny_project, fact)
+        if check == "both":
+            check_column_reaches_its_source(broken, fact, column, origin, search=False)
+            check_trust_panel(broken, fact, rows, tests, search=False)
         with pytest.raises((AssertionError, pytest.fail.Exception)):
             if check == "lineage":
-                column, origin = LINEAGE_CASES[fact]
-                check_column_reaches_its_source(broken, fact, column, origin)
+                check_column_reaches_its_source(broken, fact, column, origin, search=False)
+            elif check == "trust":
+                check_trust_panel(broken, fact, rows, tests, search=False)
             else:
-                rows, tests = expected_trust(tiny_docs.manifest, build_results, tiny_project, fact)
-                check_trust_panel(broken, fact, rows, tests)
+                raise AssertionError("the control breaks nothing")
     browser.get_log("browser")  # the broken site's 404s are not the next test's
