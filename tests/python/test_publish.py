@@ -95,6 +95,9 @@ FILES = {
                   hive_partitioning = true)
             tables:
               - name: events
+                columns:
+                  - name: event_id
+                    data_type: integer
         models:
           - name: people_table
             columns:
