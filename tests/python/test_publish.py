@@ -95,6 +95,9 @@ FILES = {
                   hive_partitioning = true)
             tables:
               - name: events
+                columns:
+                  - name: event_id
+                    data_type: integer
         models:
           - name: people_table
             columns:
@@ -462,7 +465,7 @@ def test_options_are_passed_to_dbt(project: Path) -> None:
         threads=2,
     )
     steps = options.steps(docs=True)
-    assert [name for name, _ in steps] == ["dbt build", "dbt docs generate"]
+    assert [name for name, _ in steps] == ["dbt build", publish.FRESHNESS_STEP, "dbt docs generate"]
     build_args = steps[0][1]
     assert build_args[:8] == [
         "build",
