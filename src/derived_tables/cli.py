@@ -30,6 +30,10 @@ def _register() -> None:
 
     main.add_command(bench)
 
+    from derived_tables.floor import floor
+
+    main.add_command(floor)
+
 
 _register()
 
