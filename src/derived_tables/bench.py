@@ -460,6 +460,7 @@ def write_chart(output_dir: Path) -> Path | None:
 
     matplotlib.use("Agg")  # files only, never a display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     names: list[str] = []
     for data in results:
@@ -484,6 +485,8 @@ def write_chart(output_dir: Path) -> Path | None:
     for axis, label in ((time_axis, "seconds"), (memory_axis, "peak memory, GiB (process tree)")):
         axis.set_xscale("log")
         axis.set_yscale("log")
+        for ticks in (axis.xaxis, axis.yaxis):  # 0.1, 1, 10: not 10^-1, 10^0, 10^1
+            ticks.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axis.set_xlabel("scale factor")
         axis.set_ylabel(label)
         axis.grid(True, which="both", alpha=0.3)
