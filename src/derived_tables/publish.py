@@ -67,12 +67,16 @@ import yaml
 DEFAULT_WAREHOUSE = Path("warehouse") / "derived_tables.duckdb"
 WAREHOUSE_ENV = "DERIVED_WAREHOUSE"
 LOCK_NAME = ".build.lock"
+BUILD_RESULTS = "build_run_results.json"
 CANDIDATE_NAME = ".candidate"
 #: Also matches the ``.candidate-<pid>`` folders of earlier versions, so they are cleaned up.
 CANDIDATE_GLOB = ".candidate*"
 EXIT_AUDIT_FAILED = 1
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other build has finished
 FAILED_STATUSES = ("error", "fail", "runtime error")
+BUILD_STEP = "dbt build"
+#: Stale sources do not fail the audit (they never did): their status goes to the catalogue.
+FRESHNESS_STEP = "dbt source freshness"
 
 
 class BuildLocked(click.ClickException):
@@ -256,8 +260,12 @@ class DbtOptions:
             args += ["--exclude", *self.exclude]
         if not self.unit_tests:
             args += ["--exclude-resource-type", "unit_test"]
-        steps = [("dbt build", [*args, *self.common()])]
+        steps = [(BUILD_STEP, [*args, *self.common()])]
         if docs:
+            # Freshness before docs generate: every dbt command rewrites manifest.json, and
+            # the catalogue needs the one of docs generate (with the compiled SQL).
+            # (It writes <target>/sources.json.)
+            steps.append((FRESHNESS_STEP, ["source", "freshness", *self.common()]))
             steps.append(("dbt docs generate", ["docs", "generate", *self.common()]))
         return steps
 
@@ -324,6 +332,19 @@ def describe_failure(step: str, code: int, results: list[NodeResult] | None) -> 
     if not failed and not skipped:
         lines.append("no node failed in run_results.json: see dbt's output above.")
     return "\n".join(lines)
+
+
+def write_catalogue(project_dir: Path, candidate: Path) -> None:
+    """Column lineage and trust pages beside dbt docs (`derived catalogue`), from the candidate:
+    its row counts, the build's test results and the sources' freshness."""
+    from derived_tables.catalogue import generate
+
+    # From the project folder, as dbt runs: sources are read by paths relative to it.
+    with contextlib.chdir(project_dir):
+        out, lineage = generate(target_path(project_dir), warehouse=candidate)
+    _say(f"catalogue: {len(lineage.upstream)} columns traced, lineage and trust pages in {out}")
+    for problem in lineage.problems:
+        _say(f"catalogue: not traced: {problem}", err=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,6 +534,10 @@ def build(
                 _say(f"{step} ...")
                 step_started = time.time()
                 code = run_dbt(args, candidate, project)
+                if step == FRESHNESS_STEP:
+                    if code != 0:
+                        _say("some sources are stale or unchecked: see the catalogue's trust pages")
+                    continue
                 if code != 0:
                     results = read_run_results(results_file, step_started)
                     raise AuditFailed(describe_failure(step, code, results))
@@ -520,6 +545,10 @@ def build(
                 failed = [r for r in results if r.status in FAILED_STATUSES]
                 if failed:  # dbt said success but a node failed: do not trust it
                     raise AuditFailed(describe_failure(step, code, results))
+                if step == BUILD_STEP and docs:  # the test results the catalogue shows
+                    shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
+            if docs:
+                write_catalogue(project, candidate)
             publish(paths, candidate)
         except Interrupted as error:
             _say(f"{error}: discarding the candidate", err=True)

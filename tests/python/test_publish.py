@@ -188,6 +188,18 @@ def test_build_publishes_and_keeps_the_previous_version(template: Template, buil
     assert not publish.wal(published).exists()
     catalog = json.loads((built / "target" / "catalog.json").read_text())  # from --docs
     assert {n["metadata"]["database"] for n in catalog["nodes"].values()} == {"derived_tables"}
+    # --docs also wrote the column lineage and trust pages, from the build's test results
+    lineage = json.loads((built / "target" / "lineage" / "lineage.json").read_text())
+    assert lineage["problems"] == []
+    assert lineage["columns"]["model.tiny.people_table"]["person_name"] == [
+        "model.tiny.people_view.person_name"
+    ]
+    assert lineage["columns"]["model.tiny.people_view"]["person_id"] == [
+        "seed.tiny.people.person_id"
+    ]
+    results = json.loads((built / "target" / publish.BUILD_RESULTS).read_text())
+    assert any(r["unique_id"].startswith("test.tiny.unique_") for r in results["results"])
+    assert (built / "target" / "lineage" / "index.html").is_file()
 
 
 def test_lock_is_released_after_a_build(built: Path) -> None:
