@@ -1,12 +1,15 @@
 """`derived bench`: time and peak memory of the generator and the warehouse build at a scale.
 
-Four steps run one after the other, each as a child process, in a private work folder (so the
+Five steps run one after the other, each as a child process, in a private work folder (so the
 project's own data, warehouse and ``target/`` are never touched):
 
 1. ``derived generate --scale S --seed N``   the backfill extract
 2. ``derived build --full-refresh``          dbt build + tests + publish on that data
-3. ``derived generate --next-day``           the next daily extract
-4. ``derived build``                         the incremental build after it
+3. ``derived floor``                         the model floor: the compiled models of that build
+                                             run straight in one DuckDB connection (no dbt, no
+                                             tests; see ``derived_tables.floor``)
+4. ``derived generate --next-day``           the next daily extract
+5. ``derived build``                         the incremental build after it
 
 For each step: wall time, the peak resident memory of the largest process in the step's process
 tree (the kernel's ``ru_maxrss`` from ``wait4``, exact, like ``/usr/bin/time -v``), and the peak
@@ -15,6 +18,14 @@ Python parent plus dbt plus DuckDB's threads, so the sum is what the machine mus
 A failed generate step stops the run; a failed build is recorded and the run goes on, so a
 benchmark still works while some models or tests fail. Results are printed as a table and written
 to ``bench-results/bench-<scale>-<date>.json``; the exit code is non-zero when a step failed.
+
+The summary gives the two ratios that say what a build costs beyond its models:
+``full build / model floor`` (what dbt and the tests add) and ``incremental / full`` (what the
+daily build costs against a rebuild of all history), and, from each build's
+``run_results.json``, dbt's own execution time summed by node type (models, tests, seeds:
+summed over dbt's threads, so more than the wall time when they run in parallel). Then
+``bench-results/bench-chart.png`` is redrawn from every JSON result in the folder: time and peak
+memory of each step against scale (the latest run at each scale).
 """
 
 from __future__ import annotations
@@ -77,6 +88,7 @@ class BenchResult:
     host: dict[str, Any] = field(default_factory=dict)
     steps: list[Measurement] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -179,6 +191,7 @@ def run_steps(
     log_dir: Path,
     on_step: Callable[[Step], Any] | None = None,
     sample_seconds: float = SAMPLE_SECONDS,
+    after_step: Callable[[Step, Measurement], Any] | None = None,
 ) -> list[Measurement]:
     """Measure each step in order; after a failed required step the rest are skipped."""
     measurements: list[Measurement] = []
@@ -193,6 +206,8 @@ def run_steps(
         log_path = log_dir / f"{number:02d}-{slug}.log"
         measurement = measure(step, env, cwd, log_path, sample_seconds)
         measurements.append(measurement)
+        if after_step:
+            after_step(step, measurement)
         if measurement.status != "ok" and step.required:
             stopped = True
     return measurements
@@ -207,8 +222,17 @@ def format_scale(scale: float) -> str:
     return f"{scale:g}"
 
 
+FULL_BUILD = "build (full)"
+FLOOR = "model floor"
+INCREMENTAL_BUILD = "build (incremental)"
+
+
+def floor_json(work_dir: Path) -> Path:
+    return work_dir / "floor" / "floor.json"
+
+
 def default_steps(scale: float, seed: int, project_dir: Path, work_dir: Path) -> list[Step]:
-    """The four commands. Every output path is explicit, into work_dir (the generator's truth
+    """The five commands. Every output path is explicit, into work_dir (the generator's truth
     file would otherwise go to the project's data/truth)."""
     derived = [sys.executable, "-m", "derived_tables.cli"]
     project = ["--project-dir", str(project_dir)]
@@ -221,11 +245,23 @@ def default_steps(scale: float, seed: int, project_dir: Path, work_dir: Path) ->
     ]
     scale_seed = ["--scale", format_scale(scale), "--seed", str(seed)]
     build = ["build", *project, "--profiles-dir", str(project_dir)]
+    floor = [
+        "floor",
+        "--manifest",
+        str(work_dir / "target" / "manifest.json"),
+        "--warehouse",
+        str(work_dir / "warehouse" / "derived_tables.duckdb"),
+        "--work-dir",
+        str(work_dir / "floor"),
+        "--json-out",
+        str(floor_json(work_dir)),
+    ]
     return [
         Step("generate", [*derived, "generate", *scale_seed, *data]),
-        Step("build (full)", [*derived, *build, "--full-refresh"], required=False),
+        Step(FULL_BUILD, [*derived, *build, "--full-refresh"], required=False),
+        Step(FLOOR, [*derived, *floor], required=False),
         Step("generate --next-day", [*derived, "generate", "--next-day", *data]),
-        Step("build (incremental)", [*derived, *build], required=False),
+        Step(INCREMENTAL_BUILD, [*derived, *build], required=False),
     ]
 
 
@@ -294,6 +330,54 @@ def output_facts(work_dir: Path) -> dict[str, Any]:
     return facts
 
 
+def dbt_node_seconds(run_results: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """dbt's execution time per node type (model, test, seed, ...) from run_results.json:
+    the number of nodes and their `execute` timings summed (over dbt's threads)."""
+    by_type: dict[str, dict[str, float]] = {}
+    for row in run_results.get("results", []):
+        kind = str(row.get("unique_id", "?")).split(".")[0]
+        seconds = sum(
+            (
+                dt.datetime.fromisoformat(t["completed_at"].replace("Z", "+00:00"))
+                - dt.datetime.fromisoformat(t["started_at"].replace("Z", "+00:00"))
+            ).total_seconds()
+            for t in row.get("timing", [])
+            if t.get("name") == "execute" and t.get("started_at") and t.get("completed_at")
+        )
+        entry = by_type.setdefault(kind, {"nodes": 0, "seconds": 0.0})
+        entry["nodes"] += 1
+        entry["seconds"] = round(entry["seconds"] + seconds, 3)
+    return by_type
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def summarise(result: BenchResult) -> dict[str, Any]:
+    """The floor, the two ratios and peak memory of the builds (None where a step failed)."""
+    steps = {m.step: m for m in result.steps}
+
+    def ok_seconds(name: str) -> float | None:
+        m = steps.get(name)
+        return m.seconds if m is not None and m.status == "ok" else None
+
+    floor = result.outputs.get("floor") or {}
+    floor_seconds = floor.get("floor_seconds") if ok_seconds(FLOOR) else None
+    full, incremental = ok_seconds(FULL_BUILD), ok_seconds(INCREMENTAL_BUILD)
+    peaks = [m.peak_tree_rss_bytes for m in result.steps if m.peak_tree_rss_bytes is not None]
+    return {
+        "floor_seconds": floor_seconds,
+        "full_build_seconds": full,
+        "incremental_build_seconds": incremental,
+        "full_over_floor": _ratio(full, floor_seconds),
+        "incremental_over_full": _ratio(incremental, full),
+        "peak_tree_rss_bytes": max(peaks) if peaks else None,
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------------------------
@@ -318,6 +402,107 @@ def render_table(result: BenchResult) -> Table:
         status = m.status if m.exit_code in (None, 0) else f"{m.status} ({m.exit_code})"
         table.add_row(m.step, status, seconds, _mib(m.peak_rss_bytes), _mib(m.peak_tree_rss_bytes))
     return table
+
+
+def render_summary(summary: Mapping[str, Any]) -> str:
+    def seconds(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:,.1f} s"
+
+    def ratio(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    peak = summary.get("peak_tree_rss_bytes")
+    return (
+        f"model floor {seconds('floor_seconds')}; "
+        f"full build / model floor = {ratio('full_over_floor')}; "
+        f"incremental / full = {ratio('incremental_over_full')}; "
+        f"peak memory (process tree) {'-' if peak is None else f'{peak / 2**30:.2f} GiB'}"
+    )
+
+
+def render_dbt_seconds(result: BenchResult) -> list[str]:
+    lines = []
+    for build, by_type in (result.outputs.get("dbt_node_seconds") or {}).items():
+        parts = [
+            f"{kind} {entry['seconds']:,.1f} s ({entry['nodes']:.0f})"
+            for kind, entry in sorted(by_type.items())
+        ]
+        lines.append(f"{build}: dbt execute time summed over threads: {', '.join(parts)}")
+    return lines
+
+
+CHART_NAME = "bench-chart.png"
+
+
+def latest_results_by_scale(output_dir: Path) -> list[dict[str, Any]]:
+    """The latest JSON result at each scale in output_dir (by its start time), by scale."""
+    latest: dict[float, dict[str, Any]] = {}
+    for path in sorted(output_dir.glob("bench-*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            scale = float(data["scale"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if scale not in latest or data.get("started_at", "") >= latest[scale].get("started_at", ""):
+            latest[scale] = data
+    return [latest[scale] for scale in sorted(latest)]
+
+
+def write_chart(output_dir: Path) -> Path | None:
+    """Time and peak memory of each step against scale, from the JSON results in output_dir
+    (the latest at each scale). None when there is no result to draw."""
+    results = latest_results_by_scale(output_dir)
+    if not results:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a display
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    names: list[str] = []
+    for data in results:
+        for step in data.get("steps", []):
+            if step["step"] not in names:
+                names.append(step["step"])
+    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for name in names:
+        points = [
+            (data["scale"], step["seconds"], step.get("peak_tree_rss_bytes"))
+            for data in results
+            for step in data.get("steps", [])
+            if step["step"] == name and step.get("status") == "ok" and step.get("seconds")
+        ]
+        if not points:
+            continue
+        scales = [p[0] for p in points]
+        time_axis.plot(scales, [p[1] for p in points], marker="o", label=name)
+        memory = [(p[0], p[2] / 2**30) for p in points if p[2]]
+        if memory:
+            memory_axis.plot(*zip(*memory, strict=True), marker="o", label=name)
+    for axis, label in ((time_axis, "seconds"), (memory_axis, "peak memory, GiB (process tree)")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        for ticks in (axis.xaxis, axis.yaxis):  # 0.1, 1, 10: not 10^-1, 10^0, 10^1
+            ticks.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_xlabel("scale factor")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize="small")
+    time_axis.set_title("time against scale")
+    memory_axis.set_title("peak memory against scale")
+    commit = results[-1].get("host", {}).get("git_commit") or "?"
+    figure.suptitle(f"derived bench: latest run at each scale (commit {commit})")
+    figure.tight_layout()
+    path = output_dir / CHART_NAME
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(tmp, dpi=100)
+    plt.close(figure)
+    os.replace(tmp, path)
+    return path
 
 
 def results_path(output_dir: Path, scale: float, when: dt.datetime) -> Path:
@@ -396,6 +581,7 @@ def bench(
     steps = default_steps(scale, seed, project, work)
     env = bench_environment(work, project)
     console.print(f"work folder {work}; step logs in {work / 'logs'}")
+    dbt_seconds: dict[str, Any] = {}
     try:
         with console.status("") as status:
 
@@ -403,8 +589,26 @@ def bench(
                 status.update(f"{step.name} ...")
                 console.print(f"[bold]{step.name}[/]: {' '.join(step.argv[1:])}")
 
-            result.steps = run_steps(steps, env, work, work / "logs", on_step)
+            def after_step(step: Step, measurement: Measurement) -> None:
+                # Keep each build's run results: the next build overwrites target/.
+                run_results = work / "target" / "run_results.json"
+                if step.name not in (FULL_BUILD, INCREMENTAL_BUILD) or not run_results.exists():
+                    return
+                slug = "".join(c if c.isalnum() else "-" for c in step.name).strip("-")
+                kept = work / "logs" / f"{slug}-run_results.json"
+                shutil.copy2(run_results, kept)
+                dbt_seconds[step.name] = dbt_node_seconds(
+                    json.loads(kept.read_text(encoding="utf-8"))
+                )
+
+            result.steps = run_steps(
+                steps, env, work, work / "logs", on_step, after_step=after_step
+            )
         result.outputs = output_facts(work)
+        result.outputs["dbt_node_seconds"] = dbt_seconds
+        if floor_json(work).exists():
+            result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))
+        result.summary = summarise(result)
     except BaseException:
         if temporary and not keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -413,7 +617,13 @@ def bench(
     path = results_path(output, scale, started)
     write_json(result, path)
     console.print(render_table(result))
+    console.print(render_summary(result.summary))
+    for line in render_dbt_seconds(result):
+        console.print(line)
     console.print(f"results: {path}")
+    chart = write_chart(output)
+    if chart is not None:
+        console.print(f"chart: {chart}")
     if temporary and not keep and result.ok:
         shutil.rmtree(work, ignore_errors=True)
     for m in result.steps:

@@ -31,6 +31,10 @@ def _register() -> None:
 
     main.add_command(bench)
 
+    from derived_tables.floor import floor
+
+    main.add_command(floor)
+
     from derived_tables.catalogue import catalogue
 
     main.add_command(catalogue)

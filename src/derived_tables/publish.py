@@ -280,6 +280,7 @@ class DbtOptions:
     vars: str | None = None
     target: str | None = None
     threads: int | None = None
+    unit_tests: bool = False
 
     def common(self) -> list[str]:
         args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
@@ -297,6 +298,9 @@ class DbtOptions:
         One `dbt build` seeds, runs, snapshots and tests in DAG order (a separate `dbt seed`
         would only start dbt once more). With --select, every seed is added to the selection
         (`resource_type:seed`), so a fresh candidate always has all the reference data.
+        dbt unit tests are left out unless asked for: they test the models' logic on fixed
+        inputs, not the data, so they need to run when the code changes (CI, `make test`), not
+        in every build of the warehouse (dbt's own advice for production runs).
         """
         args = ["build"]
         if self.full_refresh:
@@ -305,6 +309,8 @@ class DbtOptions:
             args += ["--select", *self.select, "resource_type:seed"]
         if self.exclude:
             args += ["--exclude", *self.exclude]
+        if not self.unit_tests:
+            args += ["--exclude-resource-type", "unit_test"]
         steps = [(BUILD_STEP, [*args, *self.common()])]
         if docs:
             # Freshness before docs generate: every dbt command rewrites manifest.json, and
@@ -789,6 +795,13 @@ def _with_project_options(function: Any) -> Any:
     default=False,
     help="Also run `dbt docs generate` on the candidate before publishing it.",
 )
+@click.option(
+    "--unit-tests/--no-unit-tests",
+    default=False,
+    show_default=True,
+    help="Also run the dbt unit tests (model logic on fixed inputs; CI runs them on every "
+    "change, so a warehouse build leaves them out).",
+)
 @_with_project_options
 def build(
     select: tuple[str, ...],
@@ -799,6 +812,7 @@ def build(
     threads: int | None,
     as_of: dt.datetime | None,
     docs: bool,
+    unit_tests: bool,
     project_dir: Path | None,
     profiles_dir: Path | None,
 ) -> None:
@@ -819,7 +833,9 @@ def build(
     project = (project_dir or default_project_dir()).resolve()
     profiles = (profiles_dir or project).resolve()
     paths = WarehousePaths.resolve(project)
-    options = DbtOptions(project, profiles, select, exclude, full_refresh, vars, target, threads)
+    options = DbtOptions(
+        project, profiles, select, exclude, full_refresh, vars, target, threads, unit_tests
+    )
     as_of_date, as_of_origin = snapshot.resolve_as_of(as_of.date() if as_of else None)
     started = time.monotonic()
     with build_lock(paths), sigterm_as_exception():

@@ -128,18 +128,19 @@ def test_children_run_in_the_work_folder_with_the_given_environment(tmp_path: Pa
     assert (tmp_path / "seen.txt").read_text() == "xyz"
 
 
-def test_default_steps_are_the_four_benchmarked_commands(tmp_path: Path) -> None:
+def test_default_steps_are_the_five_benchmarked_commands(tmp_path: Path) -> None:
     project, work = tmp_path / "project", tmp_path / "work"
     steps = bench.default_steps(0.5, 7, project, work)
     assert [s.name for s in steps] == [
         "generate",
         "build (full)",
+        "model floor",
         "generate --next-day",
         "build (incremental)",
     ]
-    assert [s.required for s in steps] == [True, False, True, False]
+    assert [s.required for s in steps] == [True, False, False, True, False]
     assert all(s.argv[:3] == [sys.executable, "-m", "derived_tables.cli"] for s in steps)
-    generate, full, next_day, incremental = (s.argv[3:] for s in steps)
+    generate, full, floor, next_day, incremental = (s.argv[3:] for s in steps)
 
     def value(argv: list[str], option: str) -> str:
         return argv[argv.index(option) + 1]
@@ -154,6 +155,12 @@ def test_default_steps_are_the_four_benchmarked_commands(tmp_path: Path) -> None
     assert incremental[0] == "build" and "--full-refresh" not in incremental
     for argv in (generate, full, next_day, incremental):
         assert value(argv, "--project-dir") == str(project)
+    # The floor reads what the full build wrote, and writes only into the work folder.
+    assert floor[0] == "floor"
+    assert value(floor, "--manifest") == str(work / "target" / "manifest.json")
+    assert value(floor, "--warehouse") == str(work / "warehouse" / "derived_tables.duckdb")
+    assert value(floor, "--json-out") == str(bench.floor_json(work))
+    assert Path(value(floor, "--work-dir")).is_relative_to(work)
 
 
 def test_environment_keeps_everything_in_the_work_folder(tmp_path: Path) -> None:
@@ -178,7 +185,7 @@ def test_scale_in_file_names(scale: float, text: str) -> None:
 
 
 def _fake_steps(fail: str | None = None) -> Callable[..., list[Step]]:
-    """Stand-ins for the four commands, writing what the real ones would into the work folder."""
+    """Stand-ins for the five commands, writing what the real ones would into the work folder."""
 
     def steps(scale: float, seed: int, project_dir: Path, work_dir: Path) -> list[Step]:
         writes_data = _python(
@@ -197,9 +204,36 @@ def _fake_steps(fail: str | None = None) -> Callable[..., list[Step]]:
             warehouse.write_bytes(b"w" * 4096)
             """
         )
+        writes_run_results = f"""
+            import json, os, pathlib, time
+            time.sleep(0.3)
+            target = pathlib.Path({str(work_dir / "target")!r})
+            target.mkdir(parents=True, exist_ok=True)
+            timing = [{{"name": "execute", "started_at": "2024-01-01T00:00:00Z",
+                        "completed_at": "2024-01-01T00:00:02.5Z"}}]
+            results = [{{"unique_id": "model.p.a", "timing": timing}},
+                       {{"unique_id": "test.p.t1", "timing": timing}},
+                       {{"unique_id": "test.p.t2", "timing": timing}}]
+            (target / "run_results.json").write_text(json.dumps({{"results": results}}))
+            """
+        build = _python(writes_warehouse[-1] + textwrap.dedent(writes_run_results))
+        writes_floor = _python(
+            f"""
+            import json, pathlib
+            path = pathlib.Path({str(bench.floor_json(work_dir))!r})
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({{"floor_seconds": 0.1, "models": []}}))
+            """
+        )
         failing = _python("raise SystemExit(2)")
-        names = ["generate", "build (full)", "generate --next-day", "build (incremental)"]
-        argvs = [writes_data, writes_warehouse, writes_data, writes_warehouse]
+        names = [
+            "generate",
+            "build (full)",
+            "model floor",
+            "generate --next-day",
+            "build (incremental)",
+        ]
+        argvs = [writes_data, build, writes_floor, writes_data, build]
         return [
             Step(name, failing if name == fail else argv, required=name.startswith("generate"))
             for name, argv in zip(names, argvs, strict=True)
@@ -219,16 +253,39 @@ def test_command_prints_a_table_and_writes_json(
         terminal_width=200,
     )
     assert result.exit_code == 0, result.output
-    for name in ("generate", "build (full)", "generate --next-day", "build (incremental)"):
+    for name in (
+        "generate",
+        "build (full)",
+        "model floor",
+        "generate --next-day",
+        "build (incremental)",
+    ):
         assert name in result.output
+    assert "full build / model floor = " in result.output
     [path] = out.glob("bench-0.5-*.json")
     assert path.name == f"bench-0.5-{dt.datetime.now(dt.UTC).date().isoformat()}.json"
     data = json.loads(path.read_text())
     assert data["ok"] is True and data["scale"] == 0.5 and data["seed"] == 3
-    assert [s["status"] for s in data["steps"]] == ["ok"] * 4
+    assert [s["status"] for s in data["steps"]] == ["ok"] * 5
     assert all(s["seconds"] > 0 and s["peak_rss_bytes"] > 0 for s in data["steps"])
     assert data["outputs"]["curated_parquet"] == {"files": 1, "bytes": 1000}
     assert data["outputs"]["warehouse_bytes"] == 4096
+    # Ratios from the measured steps and the floor's own JSON.
+    steps = {s["step"]: s["seconds"] for s in data["steps"]}
+    summary = data["summary"]
+    assert summary["floor_seconds"] == 0.1
+    assert summary["full_over_floor"] == pytest.approx(steps["build (full)"] / 0.1, rel=1e-2)
+    assert summary["incremental_over_full"] == pytest.approx(
+        steps["build (incremental)"] / steps["build (full)"], rel=1e-2
+    )
+    assert summary["peak_tree_rss_bytes"] == max(s["peak_tree_rss_bytes"] for s in data["steps"])
+    # Each build's run results are summarised by node type (kept before the next build).
+    for build in ("build (full)", "build (incremental)"):
+        assert data["outputs"]["dbt_node_seconds"][build] == {
+            "model": {"nodes": 1, "seconds": 2.5},
+            "test": {"nodes": 2, "seconds": 5.0},
+        }
+    assert (out / "bench-chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert data["host"]["cpu_count"] and data["host"]["versions"]["dbt-core"]
     assert work.exists()  # an explicit work folder is kept
 
@@ -245,7 +302,9 @@ def test_failed_build_is_reported_and_exits_non_zero(
     assert "build (full) failed (exit 2)" in result.output
     data = json.loads(next(out.glob("bench-1-*.json")).read_text())
     assert data["ok"] is False
-    assert [s["status"] for s in data["steps"]] == ["ok", "failed", "ok", "ok"]
+    assert [s["status"] for s in data["steps"]] == ["ok", "failed", "ok", "ok", "ok"]
+    assert data["summary"]["full_over_floor"] is None
+    assert data["summary"]["incremental_over_full"] is None
     assert work.exists()  # kept for its logs, since a step failed
 
 
@@ -266,7 +325,7 @@ def test_failed_generate_skips_the_rest(tmp_path: Path, monkeypatch: pytest.Monk
     args = ["--work-dir", str(tmp_path / "w"), "--output-dir", str(out)]
     assert CliRunner().invoke(bench.bench, args).exit_code == 1
     data = json.loads(next(out.glob("*.json")).read_text())
-    assert [s["status"] for s in data["steps"]] == ["failed", "skipped", "skipped", "skipped"]
+    assert [s["status"] for s in data["steps"]] == ["failed"] + ["skipped"] * 4
 
 
 def test_non_empty_work_folder_is_refused(tmp_path: Path) -> None:
@@ -274,3 +333,51 @@ def test_non_empty_work_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "w" / "old.txt").write_text("x")
     result = CliRunner().invoke(bench.bench, ["--work-dir", str(tmp_path / "w")])
     assert result.exit_code != 0 and "is not empty" in result.output
+
+
+def _result_json(folder: Path, scale: float, started: str, seconds: float) -> None:
+    steps = [
+        {"step": name, "status": "ok", "seconds": seconds * k, "peak_tree_rss_bytes": 2**30 * k}
+        for k, name in enumerate(("generate", "build (full)", "model floor"), start=1)
+    ]
+    payload = {"scale": scale, "started_at": started, "steps": steps, "host": {}}
+    (folder / f"bench-{scale:g}-{started[:10]}.json").write_text(json.dumps(payload))
+
+
+def test_chart_is_drawn_from_the_latest_result_at_each_scale(tmp_path: Path) -> None:
+    _result_json(tmp_path, 1.0, "2024-01-01T10:00:00+00:00", 10.0)
+    _result_json(tmp_path, 1.0, "2024-01-02T10:00:00+00:00", 20.0)
+    _result_json(tmp_path, 10.0, "2024-01-02T11:00:00+00:00", 200.0)
+    (tmp_path / "bench-junk.json").write_text("not json")
+    latest = bench.latest_results_by_scale(tmp_path)
+    assert [(r["scale"], r["steps"][0]["seconds"]) for r in latest] == [(1.0, 20.0), (10.0, 200.0)]
+    chart = bench.write_chart(tmp_path)
+    assert chart == tmp_path / "bench-chart.png"
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+
+
+def test_no_chart_without_results(tmp_path: Path) -> None:
+    assert bench.write_chart(tmp_path) is None
+    assert not (tmp_path / "bench-chart.png").exists()
+
+
+def test_dbt_node_seconds_sums_execute_timings_by_node_type() -> None:
+    def row(uid: str, start: str, end: str) -> dict[str, object]:
+        compile_ = {"name": "compile", "started_at": "2024-01-01T00:00:00Z",
+                    "completed_at": "2024-01-01T00:01:00Z"}  # fmt: skip
+        execute = {"name": "execute", "started_at": start, "completed_at": end}
+        return {"unique_id": uid, "timing": [compile_, execute]}
+
+    run_results = {
+        "results": [
+            row("model.p.a", "2024-01-01T00:00:00Z", "2024-01-01T00:00:01.5Z"),
+            row("test.p.b", "2024-01-01T00:00:00Z", "2024-01-01T00:00:02Z"),
+            row("test.p.c", "2024-01-01T00:00:00Z", "2024-01-01T00:00:03Z"),
+            {"unique_id": "seed.p.s", "timing": []},  # skipped: no timing
+        ]
+    }
+    assert bench.dbt_node_seconds(run_results) == {
+        "model": {"nodes": 1, "seconds": 1.5},
+        "test": {"nodes": 2, "seconds": 5.0},
+        "seed": {"nodes": 1, "seconds": 0.0},
+    }

@@ -484,6 +484,14 @@ def test_options_are_passed_to_dbt(project: Path) -> None:
     assert "--select" not in publish.DbtOptions(project, project).steps(docs=False)[0][1]
 
 
+def test_unit_tests_run_only_when_asked(project: Path) -> None:
+    def build_args(**options: bool) -> list[str]:
+        return publish.DbtOptions(project, project, **options).steps(docs=False)[0][1]
+
+    assert build_args()[1:3] == ["--exclude-resource-type", "unit_test"]
+    assert "--exclude-resource-type" not in build_args(unit_tests=True)
+
+
 def test_only_candidates_count_as_stale(tmp_path: Path) -> None:
     paths = publish.WarehousePaths(tmp_path / "derived_tables.duckdb")
     (tmp_path / "derived_tables.duckdb").write_bytes(b"x")

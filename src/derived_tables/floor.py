@@ -1,0 +1,346 @@
+"""`derived floor`: the model floor of a build, its compiled models run straight in DuckDB.
+
+The floor is what the models alone cost: the compiled SQL that the last ``dbt build`` ran, read
+from its ``manifest.json``, executed in DAG order in ONE DuckDB connection on a new database
+file, with no dbt, no tests, no hooks and no seeds to load (the seeds are copied from the built
+warehouse before the clock starts). ``derived bench`` runs it right after the full build, so
+``full build / floor`` says what dbt and the tests add on top of the models themselves.
+
+How each node is run (and timed):
+
+* ``view`` models: ``create view <relation> as <compiled SQL>`` (cheap: a view computes
+  nothing until read, exactly as in the build).
+* ``table`` and ``incremental`` models: ``create table <relation> as <compiled SQL>``; the
+  manifest of a full build holds the full-refresh SQL of incremental models (that is the floor
+  of a full build; dbt's contract check and column typing are not repeated).
+* Python models (person linkage): run **in-process**: the compiled Python code of the node
+  (dbt's own ``dbtObj`` shim included) is executed, its ``model(dbt, session)`` called with
+  ``dbt.ref``/``dbt.source`` reading from this connection, and the frame it returns is written
+  with ``create table ... as``. So linkage is timed for real, in the same process, not taken
+  from dbt's log.
+* ``ephemeral`` models are inlined by dbt into the SQL of the nodes that read them.
+
+The DuckDB settings are the profile's: ``DUCKDB_THREADS`` (default 2), ``DUCKDB_MEMORY_LIMIT``
+(default 8GB), ``DUCKDB_TEMP_DIRECTORY`` and ``preserve_insertion_order = false``. The database
+file is named after the build's catalog (``<database>.duckdb``) so that the compiled SQL's
+three-part names resolve, in a folder of its own that is deleted afterwards unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+RUNNABLE = ("view", "table", "incremental")
+
+
+class FloorError(click.ClickException):
+    """A node of the manifest could not be run as the build ran it."""
+
+
+@dataclass(frozen=True)
+class ModelNode:
+    unique_id: str
+    name: str
+    database: str
+    schema: str
+    alias: str
+    materialized: str
+    language: str
+    compiled_code: str
+    depends_on: tuple[str, ...]
+
+    @property
+    def relation(self) -> str:
+        return f'"{self.database}"."{self.schema}"."{self.alias}"'
+
+
+@dataclass
+class NodeTiming:
+    unique_id: str
+    materialized: str
+    language: str
+    seconds: float
+    rows: int | None = None
+
+
+@dataclass
+class FloorResult:
+    database: str
+    threads: str
+    memory_limit: str
+    seed_seconds: float = 0.0  # copying the seeds from the built warehouse (not in the floor)
+    floor_seconds: float = 0.0  # every model, SQL and Python
+    sql_seconds: float = 0.0
+    python_seconds: float = 0.0
+    models: list[NodeTiming] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# The manifest
+# --------------------------------------------------------------------------------------------
+
+
+def model_nodes(manifest: Mapping[str, Any]) -> dict[str, ModelNode]:
+    """Every enabled model of the manifest; an error names any model without compiled code."""
+    nodes: dict[str, ModelNode] = {}
+    for unique_id, node in manifest.get("nodes", {}).items():
+        if node.get("resource_type") != "model":
+            continue
+        materialized = str(node.get("config", {}).get("materialized", ""))
+        code = node.get("compiled_code")
+        if materialized != "ephemeral" and not code:
+            raise FloorError(
+                f"{unique_id} has no compiled code in the manifest: run the floor on the "
+                "manifest that `dbt build` wrote (dbt parse and dbt ls compile nothing)"
+            )
+        nodes[unique_id] = ModelNode(
+            unique_id=unique_id,
+            name=str(node["name"]),
+            database=str(node["database"]),
+            schema=str(node["schema"]),
+            alias=str(node.get("alias") or node["name"]),
+            materialized=materialized,
+            language=str(node.get("language", "sql")),
+            compiled_code=str(code or ""),
+            depends_on=tuple(node.get("depends_on", {}).get("nodes", [])),
+        )
+    return nodes
+
+
+def dag_order(nodes: Mapping[str, ModelNode]) -> list[ModelNode]:
+    """Models in an order where every model comes after the models it reads (Kahn's
+    algorithm, ties broken by unique_id so the order is the same every run)."""
+    parents = {uid: {d for d in n.depends_on if d in nodes} for uid, n in nodes.items()}
+    children: dict[str, list[str]] = {uid: [] for uid in nodes}
+    for uid, ups in parents.items():
+        for up in ups:
+            children[up].append(uid)
+    waiting = {uid: len(ups) for uid, ups in parents.items()}
+    ready = [uid for uid, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    ordered: list[ModelNode] = []
+    while ready:
+        uid = heapq.heappop(ready)
+        ordered.append(nodes[uid])
+        for child in children[uid]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+    if len(ordered) != len(nodes):
+        cycle = sorted(uid for uid, count in waiting.items() if count > 0)
+        raise FloorError(f"the models form a cycle: {', '.join(cycle)}")
+    return ordered
+
+
+def seed_relations(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(schema, alias) of every seed, which the models read and the floor copies."""
+    return sorted(
+        (str(n["schema"]), str(n.get("alias") or n["name"]))
+        for n in manifest.get("nodes", {}).values()
+        if n.get("resource_type") == "seed"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def run_python_model(con: Any, node: ModelNode) -> Any:
+    """Execute a dbt Python model's compiled code in-process; returns what `model()` returns.
+
+    dbt compiles a Python model into the model's source followed by its `dbtObj` shim, whose
+    `ref`/`source` call a `load_df_function` with the relation name: here, a read from `con`.
+    """
+    namespace: dict[str, Any] = {"__name__": f"dbt_python_model_{node.name}"}
+    exec(compile(node.compiled_code, f"<{node.unique_id}>", "exec"), namespace)
+    model: Callable[..., Any] | None = namespace.get("model")
+    dbt_obj: Callable[..., Any] | None = namespace.get("dbtObj")
+    if model is None or dbt_obj is None:
+        raise FloorError(f"{node.unique_id}: compiled Python has no model() or dbtObj")
+    return model(dbt_obj(lambda relation: con.sql(f"select * from {relation}")), con)
+
+
+def _write_frame(con: Any, node: ModelNode, frame: Any) -> None:
+    if hasattr(frame, "read_all"):  # a streaming Arrow reader, maybe on this very connection
+        frame = frame.read_all()
+    con.register("__floor_python_result", frame)
+    try:
+        con.execute(f"create table {node.relation} as select * from __floor_python_result")
+    finally:
+        con.unregister("__floor_python_result")
+
+
+def run_floor(
+    manifest: Mapping[str, Any],
+    built_warehouse: Path,
+    work_dir: Path,
+    settings: Mapping[str, str],
+    on_node: Callable[[ModelNode], Any] | None = None,
+) -> FloorResult:
+    """Run every model of `manifest` in DAG order on a new database in `work_dir`."""
+    import duckdb
+
+    nodes = dag_order(model_nodes(manifest))
+    databases = {n.database for n in nodes}
+    if len(databases) != 1:
+        raise FloorError(f"the models name more than one database: {sorted(databases)}")
+    [database] = databases
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / f"{database}.duckdb"
+    if path.exists():
+        raise FloorError(f"{path} exists: the floor needs a new database file")
+    result = FloorResult(
+        database=database,
+        threads=settings.get("threads", ""),
+        memory_limit=settings.get("memory_limit", ""),
+    )
+    con = duckdb.connect(str(path))
+    try:
+        for name, value in settings.items():
+            con.execute(f"set {name} = '{value}'")
+        started = time.perf_counter()
+        con.execute(f"attach '{built_warehouse}' as __built (read_only)")
+        schemas = {n.schema for n in nodes} | {s for s, _ in seed_relations(manifest)}
+        for schema in sorted(schemas):
+            con.execute(f"create schema if not exists {_quote(schema)}")
+        for schema, alias in seed_relations(manifest):
+            con.execute(
+                f"create table {_quote(schema)}.{_quote(alias)} as "
+                f"select * from __built.{_quote(schema)}.{_quote(alias)}"
+            )
+        con.execute("detach __built")
+        result.seed_seconds = round(time.perf_counter() - started, 3)
+        for node in nodes:
+            if node.materialized == "ephemeral":
+                continue
+            if node.materialized not in RUNNABLE:
+                raise FloorError(f"{node.unique_id}: materialisation {node.materialized!r}")
+            if on_node:
+                on_node(node)
+            started = time.perf_counter()
+            try:
+                if node.language == "python":
+                    _write_frame(con, node, run_python_model(con, node))
+                elif node.materialized == "view":
+                    con.execute(f"create view {node.relation} as\n{node.compiled_code}")
+                else:
+                    con.execute(f"create table {node.relation} as\n{node.compiled_code}")
+            except duckdb.Error as error:
+                raise FloorError(f"{node.unique_id} failed in the floor: {error}") from error
+            seconds = time.perf_counter() - started
+            rows = None
+            if node.materialized != "view":
+                rows = con.execute(f"select count(*) from {node.relation}").fetchall()[0][0]
+            result.models.append(
+                NodeTiming(node.unique_id, node.materialized, node.language, seconds, rows)
+            )
+    finally:
+        con.close()
+    result.sql_seconds = round(sum(m.seconds for m in result.models if m.language == "sql"), 3)
+    result.python_seconds = round(
+        sum(m.seconds for m in result.models if m.language == "python"), 3
+    )
+    result.floor_seconds = round(result.sql_seconds + result.python_seconds, 3)
+    for timing in result.models:
+        timing.seconds = round(timing.seconds, 3)
+    return result
+
+
+def profile_settings(environ: Mapping[str, str], work_dir: Path) -> dict[str, str]:
+    """The DuckDB settings of profiles.yml's dev target, from the same environment variables."""
+    return {
+        "threads": environ.get("DUCKDB_THREADS", "2"),
+        "memory_limit": environ.get("DUCKDB_MEMORY_LIMIT", "8GB"),
+        "temp_directory": environ.get("DUCKDB_TEMP_DIRECTORY") or str(work_dir / ".tmp"),
+        "preserve_insertion_order": "false",
+    }
+
+
+def slowest(models: Iterable[NodeTiming], count: int = 5) -> list[NodeTiming]:
+    return sorted(models, key=lambda m: m.seconds, reverse=True)[:count]
+
+
+# --------------------------------------------------------------------------------------------
+# Command
+# --------------------------------------------------------------------------------------------
+
+
+@click.command("floor")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="manifest.json written by the `dbt build` to measure (target/manifest.json).",
+)
+@click.option(
+    "--warehouse",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The warehouse that build wrote (read only: the seeds are copied from it).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the floor's database (default: a temporary folder).",
+)
+@click.option("--keep", is_flag=True, help="Keep the floor's database afterwards.")
+@click.option(
+    "--json-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the timings as JSON to this file.",
+)
+def floor(
+    manifest_path: Path, warehouse: Path, work_dir: Path | None, keep: bool, json_out: Path | None
+) -> None:
+    """Run a build's compiled models straight in one DuckDB connection and time them.
+
+    The model floor: no dbt, no tests; the seeds are copied from the built warehouse first.
+    Python models run in-process. `derived bench` runs this after its full build.
+    """
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    work = work_dir.resolve() if work_dir else Path(tempfile.mkdtemp(prefix="derived-floor-"))
+    settings = profile_settings(os.environ, work)
+    Path(settings["temp_directory"]).mkdir(parents=True, exist_ok=True)
+    try:
+        result = run_floor(
+            manifest,
+            warehouse.resolve(),
+            work,
+            settings,
+            on_node=lambda n: click.echo(f"[derived floor] {n.materialized:<11} {n.name}"),
+        )
+    finally:
+        if work_dir is None and not keep:
+            shutil.rmtree(work, ignore_errors=True)
+        elif not keep:
+            for leftover in (*work.glob("*.duckdb"), *work.glob("*.duckdb.wal")):
+                leftover.unlink(missing_ok=True)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
+    click.echo(
+        f"[derived floor] {len(result.models)} models in {result.floor_seconds:.1f} s "
+        f"(SQL {result.sql_seconds:.1f} s, Python {result.python_seconds:.1f} s; "
+        f"seeds copied in {result.seed_seconds:.1f} s, not counted)"
+    )
+    for timing in slowest(result.models):
+        click.echo(f"[derived floor]   {timing.seconds:7.2f} s  {timing.unique_id}")
