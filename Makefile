@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean
 .PHONY: lint-sql lint-changed lint-yaml lint-python conventions slim-build ci-build
-.PHONY: pre-commit-install
+.PHONY: pre-commit-install install-spark
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install-spark: $(VENV)/.installed-spark  ## Also install Spark (pyspark, dbt-spark) and Java 17
+
+$(VENV)/.installed-spark: $(VENV)/.installed pyproject.toml
+	.ci/install-java
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip check
 	touch $@
 
 data: install  ## Generate curated data (SCALE=1 SEED=42)
