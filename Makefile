@@ -48,7 +48,9 @@ build: install  ## The main job: generate data, build + test + publish the wareh
 docs-serve: install  ## Serve the catalogue on http://localhost:8080
 	$(BIN)/dbt docs serve --port 8080 --no-browser
 
-test: install  ## Run the whole test suite (what CI runs)
+# The suite includes the cross-engine test (tests/python/test_cross_engine.py), so it installs
+# Spark (pyspark, dbt-spark, Java 17 when missing) first.
+test: install install-spark  ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest tests/python
 
 lint: lint-sql lint-yaml lint-python  ## Lint SQL, YAML and Python (the whole project)

@@ -47,6 +47,17 @@ import yaml
 from derived_tables import publish
 
 SPARK_WAREHOUSE_ENV = "DERIVED_SPARK_WAREHOUSE"
+
+#: The curated-file tests (tests/generic/sources/) read each Parquet file's own schema and list
+#: the partition folders: DuckDB's parquet_schema() and glob(), which Spark SQL has no
+#: equivalent of. They check the delivered files, not the engine's tables, so a Spark build
+#: leaves them out (``--exclude``) and says so; the DuckDB build runs them on the same files.
+SPARK_EXCLUDED_TESTS: tuple[str, ...] = (
+    "test_name:columns_all_declared",
+    "test_name:columns_match_contract",
+    "test_name:latest_extract_has_rows",
+    "test_name:values_parse_as_declared_type",
+)
 DEFAULT_SPARK_WAREHOUSE = Path("warehouse") / "spark"
 
 
@@ -178,7 +189,7 @@ def build_spark(options: publish.DbtOptions, docs: bool) -> None:
         options.project_dir,
         options.profiles_dir,
         (),
-        options.exclude,
+        (*options.exclude, *SPARK_EXCLUDED_TESTS),
         True,
         options.vars,
         options.target,
@@ -193,6 +204,10 @@ def build_spark(options: publish.DbtOptions, docs: bool) -> None:
         candidate = paths.new_candidate()
         try:
             publish._say(f"Spark candidate {candidate} (a new warehouse: full build)")
+            publish._say(
+                "left out on Spark (DuckDB-only checks of the curated files): "
+                + ", ".join(t.split(":", 1)[1] for t in SPARK_EXCLUDED_TESTS)
+            )
             results_file = publish.target_path(options.project_dir) / "run_results.json"
             for step, args in full.steps(docs):
                 publish._say(f"{step} (Spark) ...")

@@ -28,6 +28,7 @@ import duckdb
 import pytest
 
 from conftest import PROJECT_ROOT, TinyProject, generic_tests_vars, run_command
+from derived_tables.publish_spark import SPARK_EXCLUDED_TESTS
 
 DEFAULT_SELECT = "+fct_lpa_applications +dim_offence"
 SELECT_ENV = "DERIVED_SPARK_EQUALITY_SELECT"
@@ -70,6 +71,8 @@ def spark_build(
         "build",
         "--select",
         *select,
+        "--exclude",
+        *SPARK_EXCLUDED_TESTS,
         "--vars",
         generic_tests_vars(),
         "--project-dir",

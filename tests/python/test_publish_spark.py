@@ -103,6 +103,7 @@ def test_builds_publish_through_the_link_and_keep_the_previous(
     first_folder = link.resolve()
     assert first_folder.parent == project / "warehouse" / "spark-builds"
     assert all("--full-refresh" in call for call in fake_dbt.calls)  # a new folder: full build
+    assert all(t in fake_dbt.calls[0] for t in publish_spark.SPARK_EXCLUDED_TESTS)
 
     second = _build(project)
     assert second.exit_code == 0, second.output
