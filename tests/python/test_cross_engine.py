@@ -106,7 +106,7 @@ def spark_build(
 
 def _compare(con: duckdb.DuckDBPyConnection, duck: str, spark: str) -> tuple[int, int, int]:
     """(rows only in DuckDB's, rows only in Spark's, DuckDB's row count), floats rounded."""
-    columns = con.sql(f"describe {duck}").fetchall()
+    columns = con.execute(f"describe {duck}").fetchall()
 
     def select(relation: str) -> str:
         parts = []
@@ -117,13 +117,13 @@ def _compare(con: duckdb.DuckDBPyConnection, duck: str, spark: str) -> tuple[int
                 parts.append(f'cast("{name}" as {column_type}) as "{name}"')
         return f"select {', '.join(parts)} from {relation}"
 
-    only_duck = con.sql(
+    only_duck = con.execute(
         f"select count(*) from ({select(duck)} except all {select(spark)})"
     ).fetchone()
-    only_spark = con.sql(
+    only_spark = con.execute(
         f"select count(*) from ({select(spark)} except all {select(duck)})"
     ).fetchone()
-    total = con.sql(f"select count(*) from {duck}").fetchone()
+    total = con.execute(f"select count(*) from {duck}").fetchone()
     assert only_duck and only_spark and total
     return int(only_duck[0]), int(only_spark[0]), int(total[0])
 
