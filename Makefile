@@ -15,9 +15,9 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_PROJECT_DIR := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean
+.PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean robustness
 .PHONY: lint-sql lint-changed lint-yaml lint-python conventions slim-build ci-build
-.PHONY: pre-commit-install install-spark
+.PHONY: pre-commit-install diff install-spark
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,12 @@ slim-build: install  ## Build + test only what changed against main's state (CI,
 ci-build: install  ## Build + test everything (target ci) and keep the state for PRs
 	.ci/slim-build --full
 
+# Locally: `make ci-build` on main first (keeps main's state in target/state-main/), then
+# `make diff` on the branch.
+diff: install  ## Slim build against main's state, then its data diff (target/diff.md)
+	.ci/slim-build
+	@cat target/diff.md
+
 pre-commit-install: install  ## Install the git pre-commit hooks (.pre-commit-config.yaml)
 	$(BIN)/pre-commit install
 
@@ -92,6 +98,12 @@ fix: install  ## Fix what the linters can fix
 
 bench: install  ## Benchmark the generator and the build (SCALE=1)
 	$(BIN)/derived bench --scale $(SCALE)
+
+# The main job at each setting of the wide matrix (scales 0.01 to 1, several seeds, calendar
+# stress dates), one build after another in a temporary folder; about 2 hours.
+ROBUSTNESS_MATRIX ?= wide
+robustness: install  ## The main job across scales, seeds and as-of dates (derived robustness)
+	$(BIN)/derived robustness --matrix $(ROBUSTNESS_MATRIX)
 
 clean:  ## Remove generated data, warehouses and dbt artefacts (keeps .venv)
 	rm -rf data warehouse target logs

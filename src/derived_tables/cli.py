@@ -1,4 +1,5 @@
-"""The `derived` command line: generate curated data, build and publish the warehouse, benchmark.
+"""The `derived` command line: generate curated data, build and publish the warehouse, benchmark,
+run the main job across settings (robustness).
 
 Each command lives in its own module and is imported lazily, so `derived --help` stays fast.
 """
@@ -29,6 +30,32 @@ def _register() -> None:
     from derived_tables.bench import bench
 
     main.add_command(bench)
+
+    from derived_tables.catalogue import catalogue
+
+    main.add_command(catalogue)
+
+    from derived_tables.datadiff import diff
+
+    main.add_command(diff)
+
+    from derived_tables.robustness import robustness
+
+    main.add_command(robustness)
+    main.add_command(linkage)
+
+
+@click.command(
+    "linkage",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def linkage(args: tuple[str, ...]) -> None:
+    """Person linkage: evaluate, train, report (HTML), FEBRL benchmarks. See --help."""
+    from derived_tables.linkage import main as linkage_main
+
+    raise SystemExit(linkage_main(list(args) or ["--help"]))
 
 
 _register()

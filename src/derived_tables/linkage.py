@@ -8,12 +8,15 @@ DuckDB) and measures the result against the generator's truth file.
 
 - :func:`link_person_records` is what the dbt Python model ``int_person_records_linked`` runs:
   person records in (one row per system record, shaped by ``int_person_records_unioned``), one
-  row per record out with its person (cluster) id. Fully deterministic: the model's m and u
-  parameters are fixed (:data:`PARAMETERS`, trained once, see :func:`train_parameters`), the
-  prior is counted from the data, scoring is row-wise arithmetic and clustering is connected
+  row per record out with its person (cluster) id. The model's parameters are learnt from the
+  records being linked, without labels, on every run (:func:`fit_model`: the prior from
+  deterministic rules, u by seeded random sampling, m by expectation maximisation), with the
+  committed :data:`PARAMETERS` as a fallback, announced by a warning, when training fails.
+  Fully deterministic: the samples are chosen by a hash of the record keys and a fixed seed,
+  the parameters are rounded, scoring is row-wise arithmetic and clustering is connected
   components, so the same records always give the same clusters and the same person ids.
-- :func:`train_parameters` re-estimates m and u without labels (u by random sampling, m by
-  expectation maximisation) for a maintainer to review and copy into :data:`PARAMETERS`.
+- :func:`train_parameters` shows what training learns from a warehouse's records, for a
+  maintainer to review (and to refresh the fallback :data:`PARAMETERS`).
 - :func:`pairwise_quality` and :func:`evaluate_warehouse` compare the clusters with the truth
   file (never a source of the build) and give pairwise precision, recall and F1.
 
@@ -37,16 +40,21 @@ import pyarrow as pa
 SYSTEMS: tuple[str, ...] = ("common_platform", "nomis", "delius")
 
 #: Two records are the same person when Splink's match probability for the pair is at least
-#: this. Records are then clustered by connected components over those links. Chosen on the
-#: precision/recall curve of generated data (seed 42; pairwise precision / recall):
+#: this. Records are then clustered by connected components over those links. 0.9 favours
+#: precision (a wrong merge mixes two people's journeys in dim_person; a missed link only
+#: splits one). With the parameters learnt on each build, generated data (seed 42), pairwise
+#: precision / recall after clustering: scale 1 0.9984 / 0.9972, scale 10 0.9952 / 0.9869
+#: (the scored pairs before clustering, scale 10, by threshold: 0.5 0.9889 / 0.9948, 0.7
+#: 0.9930 / 0.9910, 0.8 0.9952 / 0.9871, 0.9 0.9974 / 0.9793, 0.95 0.9987 / 0.9701).
 #:
-#:   threshold   scale 0.2         scale 1
-#:   0.8         0.9992 / 0.9991   0.9979 / 0.9980
-#:   0.9         0.9996 / 0.9990   0.9986 / 0.9966
-#:   0.95        0.9996 / 0.9985   0.9991 / 0.9937
-#:
-#: 0.9 favours precision (a wrong merge mixes two people's journeys in dim_person; a missed
-#: link only splits one) at almost no cost in recall.
+#: Why recall falls with scale: the prior (one true pair in so many random pairs) falls as
+#: 1/records (8.6e-6 at scale 1, 8.8e-7 at scale 10), so a pair needs log2(10) = 3.3 more
+#: bits of evidence at scale 10 to reach 0.9. That is not the prior being wrong: lowering the
+#: threshold to 0.5, which is what a scale-1 prior would do, recovers the recall (0.9948) but
+#: lets in the extra lookalikes that ten times as many people bring (precision 0.9889): the
+#: generated names are few and skewed, so same-name, same-birthday strangers multiply. No
+#: threshold of this model reaches precision 0.995 and recall 0.99 at scale 10; more
+#: discriminating evidence (addresses over time, middle names) would.
 MATCH_THRESHOLD = 0.9
 
 #: Scored pairs below this probability are discarded straight after scoring: they can neither
@@ -64,35 +72,34 @@ PRIOR_RULES: tuple[str, ...] = (
 PRIOR_RULES_RECALL = 0.75
 
 #: Candidate pairs: a pair is scored when it agrees on at least one of these. Every rule
-#: joins on keys with many values (a date of birth together with name initials or a surname,
-#: a full name with part of a date of birth, a full postcode), so a block holds few records
-#: and the candidate pairs grow about linearly with the records. A date of birth alone, or a
-#: surname + year of birth, would not do: such a block grows with the data, and its pairs
-#: with the square of it. Measured on generated data (seed 42, with its truth; "before" is
-#: the earlier rules, which had both):
+#: joins on keys with many values (a date of birth together with name initials or a name, a
+#: full name with part of a date of birth, a full postcode with a name or a year of birth),
+#: so a block holds few records and the candidate pairs grow about linearly with the
+#: records. A date of birth alone, or a surname + year of birth, would not do: such a block
+#: grows with the data, and its pairs with the square of it (an earlier rule set with both
+#: gave 14 pairs per record at scale 1 and 135 at scale 10). Measured on generated data
+#: (seed 42, with its truth; exact counts, Splink's count_comparisons_from_blocking_rules):
 #:
-#:   scale  records     pairs per record   true pairs admitted   CPU seconds   peak memory
-#:                      now    before      now      before       now  before   now    before
-#:   0.2       36,374   0.69     3.3       99.900%  99.912%      2     2       0.3GB  0.3GB
-#:   1        180,333   0.79    14.0       99.912%  99.919%      4     7       0.6GB  0.7GB
-#:   10     1,809,030   2.08   135         99.912%  99.921%     42   503       2.9GB  4.8GB
+#:   data                    records    pairs per record   true pairs admitted
+#:   scale 1                 180,922    1.02               99.94%
+#:   scale 1, --noise hard   180,922    1.66               98.25%
 #:
-#: (CPU seconds and peak resident memory of the whole linking process, 2 threads, 4GB
-#: DuckDB memory limit.) About 0.65 pairs per record are true pairs. Pairwise precision /
-#: recall are the same as with the earlier rules: 0.9996 / 0.9990 at scale 0.2, 0.9986 /
-#: 0.9966 at scale 1 (the very same people) and 0.9966 / 0.9841 at scale 10 (2 of 1.8M
-#: records in another person, the same number of correct pairs). Plain first + last name,
-#: or a date of birth + one full name, would add millions of pairs at scale 10 for almost
-#: no true pairs (the name vocabulary is small and skewed).
+#: About 0.65 pairs per record are true pairs. Names swapped, a surname changed by marriage
+#: (date of birth and first name), and a date of birth missing or wrong (postcode and
+#: surname) have rules of their own; a record whose date of birth, surname and postcode all
+#: differ from its person's other records, with no PNC, is not compared (most of the hard
+#: profile's 1.75% missed pairs). Plain first + last name would add millions of pairs at
+#: scale 10 for almost no true pairs (the name vocabulary is small and skewed).
 BLOCKING_RULES: tuple[str, ...] = (
     "l.pnc_id = r.pnc_id",
     # the same date of birth, names alike: typos keep the initial, nicknames are resolved
     "l.date_of_birth = r.date_of_birth and l.first_name_initial = r.first_name_initial"
     " and l.last_name_initial = r.last_name_initial",
-    # the same date of birth and surname, a first name whose written initial is kept by a
-    # typo but not by its nickname resolution (LAIM for LIAM, itself WILLIAM)
-    "l.date_of_birth = r.date_of_birth and l.last_name = r.last_name"
-    " and l.first_name_written_initial = r.first_name_written_initial",
+    # the same date of birth and surname, or first name (a surname changed by marriage)
+    "l.date_of_birth = r.date_of_birth and l.last_name = r.last_name",
+    "l.date_of_birth = r.date_of_birth and l.first_name = r.first_name",
+    # first and last names swapped
+    "l.first_name = r.last_name and l.last_name = r.first_name",
     # day and month of birth swapped
     "l.date_of_birth = r.date_of_birth_swapped and l.first_name_initial = r.first_name_initial"
     " and l.last_name_initial = r.last_name_initial",
@@ -105,196 +112,106 @@ BLOCKING_RULES: tuple[str, ...] = (
     # a name changed or mistyped beyond its initial: the address and other evidence
     "l.postcode = r.postcode and l.year_of_birth = r.year_of_birth",
     "l.first_name_canonical = r.first_name_canonical and l.postcode = r.postcode",
+    "l.last_name = r.last_name and l.postcode = r.postcode",
 )
 
-#: Common English diminutives and the formal first name they stand for (upper case, letters
-#: only, as in the normalised name columns). Used for a "same name, different form" level.
-NICKNAMES: dict[str, str] = {
-    "AL": "ALAN",
-    "ALEX": "ALEXANDER",
-    "ALF": "ALFRED",
-    "ALFIE": "ALFRED",
-    "ANDY": "ANDREW",
-    "DREW": "ANDREW",
-    "ANNIE": "ANNE",
-    "TONY": "ANTHONY",
-    "BEN": "BENJAMIN",
-    "BENNY": "BENJAMIN",
-    "BERNIE": "BERNARD",
-    "CATHY": "CATHERINE",
-    "KATE": "CATHERINE",
-    "KATIE": "CATHERINE",
-    "KATHERINE": "CATHERINE",
-    "KATHRYN": "CATHERINE",
-    "KATHY": "CATHERINE",
-    "CHARLIE": "CHARLES",
-    "CHAS": "CHARLES",
-    "CHRIS": "CHRISTOPHER",
-    "KIT": "CHRISTOPHER",
-    "CHRISSY": "CHRISTINE",
-    "DAN": "DANIEL",
-    "DANNY": "DANIEL",
-    "DAVE": "DAVID",
-    "DAVY": "DAVID",
-    "DEB": "DEBORAH",
-    "DEBBIE": "DEBORAH",
-    "DEBRA": "DEBORAH",
-    "DOUG": "DOUGLAS",
-    "ED": "EDWARD",
-    "EDDIE": "EDWARD",
-    "NED": "EDWARD",
-    "TED": "EDWARD",
-    "BETH": "ELIZABETH",
-    "BETTY": "ELIZABETH",
-    "LIBBY": "ELIZABETH",
-    "LIZ": "ELIZABETH",
-    "LIZZIE": "ELIZABETH",
-    "LIZZY": "ELIZABETH",
-    "ELLIE": "ELEANOR",
-    "FRAN": "FRANCES",
-    "FRANK": "FRANCIS",
-    "FRANKIE": "FRANCIS",
-    "FRED": "FREDERICK",
-    "FREDDIE": "FREDERICK",
-    "FREDDY": "FREDERICK",
-    "GEOFF": "GEOFFREY",
-    "GERRY": "GERALD",
-    "GREG": "GREGORY",
-    "HARRY": "HENRY",
-    "HANK": "HENRY",
-    "JAKE": "JACOB",
-    "JIM": "JAMES",
-    "JIMMY": "JAMES",
-    "JAMIE": "JAMES",
-    "JAN": "JANET",
-    "JEN": "JENNIFER",
-    "JENNY": "JENNIFER",
-    "JEFF": "JEFFREY",
-    "JERRY": "JEREMY",
-    "JESS": "JESSICA",
-    "JESSIE": "JESSICA",
-    "JO": "JOANNE",
-    "JOE": "JOSEPH",
-    "JOEY": "JOSEPH",
-    "JACK": "JOHN",
-    "JOHNNY": "JOHN",
-    "JON": "JONATHAN",
-    "JONNY": "JONATHAN",
-    "JOSH": "JOSHUA",
-    "KEN": "KENNETH",
-    "KENNY": "KENNETH",
-    "LARRY": "LAWRENCE",
-    "LEN": "LEONARD",
-    "LENNY": "LEONARD",
-    "LEO": "LEONARD",
-    "MAGGIE": "MARGARET",
-    "MEG": "MARGARET",
-    "PEGGY": "MARGARET",
-    "MANDY": "AMANDA",
-    "MATT": "MATTHEW",
-    "MIKE": "MICHAEL",
-    "MICK": "MICHAEL",
-    "MICKY": "MICHAEL",
-    "MIKEY": "MICHAEL",
-    "NAT": "NATHAN",
-    "NATE": "NATHAN",
-    "NICK": "NICHOLAS",
-    "NICKY": "NICHOLAS",
-    "PAT": "PATRICK",
-    "PADDY": "PATRICK",
-    "PETE": "PETER",
-    "PHIL": "PHILIP",
-    "RAY": "RAYMOND",
-    "BECKY": "REBECCA",
-    "BECCA": "REBECCA",
-    "RICH": "RICHARD",
-    "RICHIE": "RICHARD",
-    "RICK": "RICHARD",
-    "RICKY": "RICHARD",
-    "DICK": "RICHARD",
-    "BOB": "ROBERT",
-    "BOBBY": "ROBERT",
-    "ROB": "ROBERT",
-    "ROBBIE": "ROBERT",
-    "BERT": "ROBERT",
-    "RON": "RONALD",
-    "RONNIE": "RONALD",
-    "ROSIE": "ROSEMARY",
-    "SAM": "SAMUEL",
-    "SAMMY": "SAMUEL",
-    "SANDY": "ALEXANDRA",
-    "SANDRA": "ALEXANDRA",
-    "SUE": "SUSAN",
-    "SUSIE": "SUSAN",
-    "STEVE": "STEPHEN",
-    "STEVIE": "STEPHEN",
-    "STEVEN": "STEPHEN",
-    "STU": "STUART",
-    "TERRY": "TERENCE",
-    "TOM": "THOMAS",
-    "TOMMY": "THOMAS",
-    "TIM": "TIMOTHY",
-    "TIMMY": "TIMOTHY",
-    "TORI": "VICTORIA",
-    "VICKY": "VICTORIA",
-    "VICKI": "VICTORIA",
-    "VAL": "VALERIE",
-    "BILL": "WILLIAM",
-    "BILLY": "WILLIAM",
-    "WILL": "WILLIAM",
-    "WILLIE": "WILLIAM",
-    "LIAM": "WILLIAM",
-    "ZAK": "ZACHARY",
-    "ZACK": "ZACHARY",
-}
+
+#: Where the linkage's knowledge of nicknames comes from: the maintained ``nicknames`` package
+#: (a hand-curated table of English given names and their diminutives, about 2,700 pairs),
+#: not a list written for this project's own generated data.
+def nickname_pairs() -> pa.Table:
+    """(nickname, formal_name) pairs, upper case, letters only, as the normalised name columns.
+
+    A nickname may stand for several formal names (AL: ALAN, ALBERT, ALFRED, ...), so this is a
+    relation, not a mapping. Names that the package lists as formal have no row of their own.
+    """
+    from nicknames import NickNamer
+
+    pairs: set[tuple[str, str]] = set()
+    for formal, nicks in NickNamer().nickname_lookup.items():
+        formal_key = _letters(formal)
+        for nick in nicks:
+            nick_key = _letters(nick)
+            if nick_key and formal_key and nick_key != formal_key:
+                pairs.add((nick_key, formal_key))
+    ordered = sorted(pairs)
+    return pa.table(
+        {
+            "nickname": [n for n, _ in ordered],
+            "formal_name": [f for _, f in ordered],
+        }
+    )
+
+
+def _letters(name: str) -> str:
+    return "".join(c for c in name.upper() if "A" <= c <= "Z")
+
 
 # ---------------------------------------------------------------------------------------------
 # The model: comparisons, their levels and the fixed m/u parameters of each non-null level.
 # ---------------------------------------------------------------------------------------------
 
-#: m (probability of the level among true matches) and u (among non-matches) of each
-#: non-null comparison level, in level order. Estimated without labels by
-#: :func:`train_parameters` on generated data (scale 0.2, seed 42: u from 1e7 random pairs, m
-#: by expectation maximisation), then rounded. Where the generated data never shows a
-#: disagreement between a person's records (conflicting PNC ids or genders, a same-sector
-#: move), the estimate is near zero and the m is floored instead: real data has such errors,
-#: and no single disagreement should make a link impossible.
+#: The committed fallback: m (probability of the level among true matches) and u (among
+#: non-matches) of each non-null comparison level, in level order, used when training on the
+#: records being linked fails (see :func:`fit_model`). Trained the same way, without labels,
+#: on generated data (scale 1, seed 42: ``python -m derived_tables.linkage train``), then
+#: regularised (:func:`_regularised`) and rounded to 3 significant digits.
 PARAMETERS: dict[str, list[tuple[float, float]]] = {
-    # exact, else
-    "pnc_id": [(0.999, 0.000034), (0.001, 0.999966)],
-    # exact (term-frequency adjusted), jaro-winkler >= 0.92, same formal name, jw >= 0.8, else
-    "first_name": [
-        (0.895, 0.0075),
-        (0.053, 0.0022),
-        (0.028, 0.0036),
-        (0.018, 0.0039),
-        (0.006, 0.9828),
+    # exact, one character apart (mistyped), else
+    "pnc_id": [
+        (1.0, 3e-06),
+        (0.0001, 3e-06),
+        (0.0001, 1.0),
     ],
-    # exact (term-frequency adjusted), jaro-winkler >= 0.92, jw >= 0.8, else
-    "last_name": [(0.925, 0.0169), (0.053, 0.0013), (0.021, 0.0049), (0.001, 0.9769)],
-    # exact, day and month swapped, one character apart, within a year, else
+    # exact (term-frequency adjusted), jaro-winkler >= 0.92, a formal name in common
+    # (nickname), jw >= 0.8, written as the other's surname, else
+    "first_name": [
+        (0.899, 0.0123),
+        (0.054, 0.00152),
+        (0.0269, 0.00502),
+        (0.0164, 0.00787),
+        (0.0001, 0.00106),
+        (0.00315, 0.972),
+    ],
+    # exact (term-frequency adjusted), jw >= 0.92, jw >= 0.8, one part of the other
+    # (double-barrelled), written as the other's first name, else
+    "last_name": [
+        (0.921, 0.0164),
+        (0.0579, 0.00133),
+        (0.02, 0.00467),
+        (0.000268, 0.00036),
+        (0.0001, 0.000833),
+        (0.000503, 0.976),
+    ],
+    # exact, day and month swapped, one character apart, within a year, same day
+    # and month of another year, else
     "date_of_birth": [
-        (0.965, 0.00012),
-        (0.012, 0.00003),
-        (0.016, 0.0022),
-        (0.003, 0.0578),
-        (0.004, 0.93985),
+        (0.967, 8.42e-05),
+        (0.00876, 3.2e-05),
+        (0.0193, 0.00218),
+        (0.00212, 0.0582),
+        (0.00105, 0.00195),
+        (0.00171, 0.938),
     ],
     # full postcode, sector, district, area, else
     "postcode": [
-        (0.870, 0.00003),
-        (0.001, 0.00008),
-        (0.001, 0.0007),
-        (0.010, 0.0093),
-        (0.118, 0.98989),
+        (0.883, 3e-06),
+        (0.0001, 8.23e-05),
+        (0.000579, 0.000727),
+        (0.00957, 0.00945),
+        (0.107, 0.99),
     ],
     # exact, else
-    "gender_code": [(0.99, 0.615), (0.01, 0.385)],
+    "gender_code": [
+        (1.0, 0.754),
+        (0.0001, 0.246),
+    ],
 }
 
 
-def _comparisons(with_parameters: bool = True) -> list[Any]:
-    """The Splink comparisons of the person model, optionally with the fixed m/u values."""
+def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None) -> list[Any]:
+    """The Splink comparisons of the person model, with ``parameters`` (m, u per non-null
+    level, as :data:`PARAMETERS`) when given."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -308,16 +225,24 @@ def _comparisons(with_parameters: bool = True) -> list[Any]:
         return level
 
     specs: dict[str, list[Any]] = {
-        "pnc_id": [null("pnc_id"), exact("pnc_id"), cll.ElseLevel()],
+        "pnc_id": [
+            null("pnc_id"),
+            exact("pnc_id"),
+            cll.DamerauLevenshteinLevel("pnc_id", 1),
+            cll.ElseLevel(),
+        ],
         "first_name": [
             null("first_name"),
             exact("first_name", tf=True),
             cll.JaroWinklerLevel("first_name", 0.92),
             cll.CustomLevel(
-                "first_name_canonical_l = first_name_canonical_r",
+                "list_has_any(first_name_formal_names_l, first_name_formal_names_r)",
                 label_for_charts="Same formal first name (nickname)",
             ),
             cll.JaroWinklerLevel("first_name", 0.8),
+            cll.CustomLevel(
+                "first_name_l = last_name_r", label_for_charts="Written as the surname"
+            ),
             cll.ElseLevel(),
         ],
         "last_name": [
@@ -325,6 +250,14 @@ def _comparisons(with_parameters: bool = True) -> list[Any]:
             exact("last_name", tf=True),
             cll.JaroWinklerLevel("last_name", 0.92),
             cll.JaroWinklerLevel("last_name", 0.8),
+            cll.CustomLevel(
+                "length(last_name_l) >= 3 and length(last_name_r) >= 3"
+                " and (contains(last_name_l, last_name_r) or contains(last_name_r, last_name_l))",
+                label_for_charts="One surname part of the other (double-barrelled)",
+            ),
+            cll.CustomLevel(
+                "last_name_l = first_name_r", label_for_charts="Written as the first name"
+            ),
             cll.ElseLevel(),
         ],
         "date_of_birth": [
@@ -342,6 +275,10 @@ def _comparisons(with_parameters: bool = True) -> list[Any]:
             cll.AbsoluteDateDifferenceLevel(
                 "date_of_birth", input_is_string=False, threshold=1, metric="year"
             ),
+            cll.CustomLevel(
+                "birth_month_l = birth_month_r and birth_day_l = birth_day_r",
+                label_for_charts="Same day and month, another year",
+            ),
             cll.ElseLevel(),
         ],
         "postcode": [
@@ -357,20 +294,25 @@ def _comparisons(with_parameters: bool = True) -> list[Any]:
     comparisons = []
     for name, levels in specs.items():
         comparison = cl.CustomComparison(comparison_levels=levels, output_column_name=name)
-        if with_parameters:
-            m, u = zip(*PARAMETERS[name], strict=True)
+        if parameters is not None:
+            m, u = zip(*parameters[name], strict=True)
             comparison.configure(m_probabilities=list(m), u_probabilities=list(u))
         comparisons.append(comparison)
     return comparisons
 
 
-def _settings(with_parameters: bool = True) -> Any:
+def _settings(
+    with_parameters: bool = True,
+    parameters: dict[str, list[tuple[float, float]]] | None = None,
+) -> Any:
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
-        comparisons=_comparisons(with_parameters),
+        comparisons=_comparisons(
+            parameters if parameters is not None else PARAMETERS if with_parameters else None
+        ),
         blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
@@ -378,37 +320,299 @@ def _settings(with_parameters: bool = True) -> Any:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Training: the model's parameters are learnt from the records being linked, on every run.
+# ---------------------------------------------------------------------------------------------
+
+#: Seed of the random pairs that estimate u. Splink samples records by a hash of their key and
+#: this seed, so the same records give the same sample, whatever their order or the threads.
+TRAINING_SEED = 42
+
+#: Random record pairs sampled to estimate u (almost all of them non-matches). Comparing a
+#: pair costs about 20 microseconds (2 threads), so 3e5 pairs take about 7 seconds at any
+#: scale; the rarest agreements (two people sharing a PNC, about 1 in 100,000 pairs) are then
+#: seen a few times or not at all, and :data:`U_FLOOR` bounds their weight.
+U_MAX_PAIRS = 3e5
+
+#: Expectation maximisation runs, each over the pairs agreeing on some columns, so that the
+#: other comparisons' m can be estimated: first on date of birth (names, postcode, PNC and
+#: gender estimated), then on the surname and first name's initial (date of birth estimated).
+#: Each session samples at most EM_MAX_PAIRS of its pairs, so its cost stays bounded.
+EM_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
+    ("date_of_birth",),
+    ("last_name", "first_name_written_initial"),
+)
+EM_MAX_PAIRS = 2e5
+EM_MAX_ITERATIONS = 25
+
+#: Every m is floored at M_FLOOR and every u at U_FLOOR before the probabilities of a
+#: comparison are rescaled to sum to one: a level that the training pairs never show (two
+#: records of one person with conflicting PNCs, say) must not make a link impossible, nor an
+#: agreement that the random pairs never show make one certain (U_FLOOR is about one in the
+#: U_MAX_PAIRS sampled pairs).
+M_FLOOR = 1e-4
+U_FLOOR = 3e-6
+
+#: Trained parameters are rounded to this many significant digits, so that the last bits of
+#: parallel floating-point sums cannot change a score from one run to the next.
+SIGNIFICANT_DIGITS = 5
+
+
+#: Fewer records than this give too few pairs to estimate the model's thirty-odd m and u:
+#: the committed fallback is used without trying.
+MIN_TRAINING_RECORDS = 1000
+
+
+class TrainingError(RuntimeError):
+    """Unsupervised training gave no usable model (it is then replaced by the fallback)."""
+
+
+@dataclass(frozen=True)
+class LinkageModel:
+    """The parameters a run scored with, and where they came from.
+
+    ``source`` is ``"trained"`` (learnt from the records being linked) or ``"fallback"`` (the
+    committed :data:`PARAMETERS`, used when training failed; ``reason`` says why).
+    ``parameters`` maps each comparison to its (m, u) per non-null level, in level order.
+    """
+
+    source: str
+    reason: str
+    probability_two_random_records_match: float
+    parameters: dict[str, list[tuple[float, float]]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "reason": self.reason,
+            "probability_two_random_records_match": self.probability_two_random_records_match,
+            "parameters": {k: [list(level) for level in v] for k, v in self.parameters.items()},
+        }
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+def _regularised(levels: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Floor every m at :data:`M_FLOOR` and u at :data:`U_FLOOR`, rescale each to sum to one,
+    round."""
+    m = [max(level[0], M_FLOOR) for level in levels]
+    u = [max(level[1], U_FLOOR) for level in levels]
+    return [(_round(mi / sum(m)), _round(ui / sum(u))) for mi, ui in zip(m, u, strict=True)]
+
+
+def _trained_parameters(model: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+    """(m, u) per non-null level from a Splink model dictionary, regularised.
+
+    Random pairs are not all non-matches: a share ``prior`` of them are matches, which
+    inflate the u of the strongest agreements (on a small data set, a shared identifier's u
+    is then mostly matches). So u is taken as ``(u - prior * m) / (1 - prior)``.
+    """
+    prior = float(model["probability_two_random_records_match"])
+    parameters: dict[str, list[tuple[float, float]]] = {}
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [
+            (level.get("m_probability"), level.get("u_probability"))
+            for level in comparison["comparison_levels"]
+            if not level.get("is_null_level")
+        ]
+        if all(m is None for m, _ in levels):
+            # the column is null in every training pair: it tells nothing, either way
+            levels = [(u, u) for _, u in levels]
+        # a level no sampled or blocked pair showed has an estimate of nought: floored
+        parameters[name] = _regularised(
+            [
+                (
+                    float(m or 0.0),
+                    max(float(u or 0.0) - prior * float(m or 0.0), 0.0) / (1.0 - prior),
+                )
+                for m, u in levels
+            ]
+        )
+    return parameters
+
+
+def _check_plausible(parameters: dict[str, list[tuple[float, float]]]) -> None:
+    """A converged EM can still sit in a wrong mode (a 'match' class that is really 'same
+    birthday'): every comparison's full agreement must be evidence for a match, and its
+    full disagreement evidence against."""
+    for name, levels in parameters.items():
+        if all(m == u for m, u in levels):
+            continue  # no information in the column (see _trained_parameters)
+        (m_first, u_first), (m_last, u_last) = levels[0], levels[-1]
+        if m_first <= u_first:
+            raise TrainingError(f"{name}: exact agreement learnt as evidence against a match")
+        if m_last >= u_last:
+            raise TrainingError(f"{name}: disagreement learnt as evidence for a match")
+
+
+def _train(linker: Any) -> LinkageModel:
+    """u by random sampling, m by expectation maximisation, on ``linker``'s records (whose
+    prior is already estimated); raises :class:`TrainingError` when that gives no usable
+    model."""
+    from splink import block_on
+
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=U_MAX_PAIRS, seed=TRAINING_SEED, num_chunks=1, min_count_per_level=None
+    )
+    for columns in EM_BLOCKING_RULES:
+        try:
+            session = linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns),
+                estimate_without_term_frequencies=True,
+                max_pairs=EM_MAX_PAIRS,
+            )
+        except Exception as exc:  # Splink raises plain exceptions (no pairs, all null, ...)
+            raise TrainingError(f"EM blocked on {', '.join(columns)} failed: {exc}") from exc
+        iterations = len(session._core_model_settings_history) - 1
+        if iterations >= EM_MAX_ITERATIONS:
+            raise TrainingError(
+                f"EM blocked on {', '.join(columns)} did not converge in "
+                f"{EM_MAX_ITERATIONS} iterations"
+            )
+    model = linker.misc.save_model_to_json()
+    parameters = _trained_parameters(model)
+    _check_plausible(parameters)
+    return LinkageModel(
+        "trained",
+        "learnt from these records",
+        _round(float(model["probability_two_random_records_match"])),
+        parameters,
+    )
+
+
+def _fallback(prior: float, reason: str) -> LinkageModel:
+    return LinkageModel(
+        "fallback",
+        reason,
+        _round(prior),
+        {name: _regularised(list(levels)) for name, levels in PARAMETERS.items()},
+    )
+
+
+def _count(features: Any) -> int:
+    return int(features.as_duckdbpyrelation().count("*").fetchall()[0][0])
+
+
+def fit_model(features: Any, *, train: bool = True) -> LinkageModel:
+    """The parameters to link ``features`` (a registered Splink input) with.
+
+    The prior is counted from :data:`PRIOR_RULES` on the records; m and u are learnt from them
+    (:func:`_train`) unless ``train`` is false. When training fails (too few records to see
+    every level, EM not converging, an implausible result), the committed :data:`PARAMETERS`
+    are used instead and a warning says why.
+    """
+    from splink import Linker
+
+    linker = Linker(features, _settings(with_parameters=False), log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(
+        list(PRIOR_RULES), recall=PRIOR_RULES_RECALL
+    )
+    prior = float(linker.misc.save_model_to_json()["probability_two_random_records_match"])
+    if not train:
+        return _fallback(prior, "training switched off")
+    n_records = _count(features)
+    if n_records < MIN_TRAINING_RECORDS:
+        reason = f"{n_records} records, fewer than the {MIN_TRAINING_RECORDS} needed to train"
+        log.warning("person linkage: %s; using the committed fallback parameters", reason)
+        return _fallback(prior, reason)
+    try:
+        return _train(linker)
+    except TrainingError as exc:
+        log.warning(
+            "person linkage: training failed (%s); using the committed fallback parameters",
+            exc,
+        )
+        return _fallback(prior, str(exc))
+
+
+def _linker(features: Any, model: LinkageModel) -> Any:
+    """A Splink linker scoring with ``model``'s parameters."""
+    from splink import Linker
+
+    settings = _settings(parameters=model.parameters)
+    settings.probability_two_random_records_match = model.probability_two_random_records_match
+    return Linker(features, settings, log_level=logging.WARNING)
+
+
 # The records as Splink compares them: comparison-ready columns derived from the unioned
 # records (DuckDB SQL: this step always runs on an in-memory DuckDB connection).
 _FEATURES_SQL = """
+with
+formal_names as (
+    select formal_name, count(*) as nicknames
+    from nicknames
+    group by formal_name
+),
+
+-- each name and the formal names it may stand for (a formal name stands for itself)
+candidates as (
+    select nickname as name, formal_name as candidate from nicknames
+    union
+    select formal_name as name, formal_name as candidate from formal_names
+),
+
+-- the candidate with the most nicknames is the name's canonical form, used by the blocking
+-- rules (BOB, BOBBY, ROBBIE all block as ROBERT); the comparison uses every candidate
+canonical_names as (
+    select
+        candidates.name,
+        list(candidates.candidate order by candidates.candidate) as formal_names,
+        first(
+            candidates.candidate
+            order by formal_names.nicknames desc, candidates.candidate
+        ) as canonical_name
+    from candidates
+    inner join formal_names
+        on candidates.candidate = formal_names.formal_name
+    group by candidates.name
+),
+
+named as (
+    select
+        records.*,
+        coalesce(canonical_names.canonical_name, records.first_name_normalised)
+            as first_name_canonical,
+        case
+            when records.first_name_normalised is not null
+                then list_sort(list_distinct(list_concat(
+                    [records.first_name_normalised],
+                    coalesce(canonical_names.formal_names, [])
+                )))
+        end as first_name_formal_names
+    from person_records as records
+    left join canonical_names
+        on records.first_name_normalised = canonical_names.name
+)
+
 select
-    records.record_key,
-    nullif(upper(trim(records.pnc_id)), '') as pnc_id,
-    records.first_name_normalised as first_name,
-    coalesce(nicknames.formal_name, records.first_name_normalised) as first_name_canonical,
-    records.last_name_normalised as last_name,
-    records.date_of_birth,
+    record_key,
+    nullif(upper(trim(pnc_id)), '') as pnc_id,
+    first_name_normalised as first_name,
+    first_name_canonical,
+    first_name_formal_names,
+    last_name_normalised as last_name,
+    date_of_birth,
     case
-        when records.birth_day <= 12 and records.birth_day <> records.birth_month
-            then make_date(records.year_of_birth, records.birth_day, records.birth_month)
+        when birth_day <= 12 and birth_day <> birth_month
+            then make_date(year_of_birth, birth_day, birth_month)
     end as date_of_birth_swapped,
-    records.year_of_birth,
-    records.birth_month,
-    records.birth_day,
-    substr(coalesce(nicknames.formal_name, records.first_name_normalised), 1, 1)
-        as first_name_initial,
-    substr(records.first_name_normalised, 1, 1) as first_name_written_initial,
-    substr(records.last_name_normalised, 1, 1) as last_name_initial,
-    case when records.gender_code in ('M', 'F') then records.gender_code end as gender_code,
-    records.postcode,
-    nullif(regexp_extract(records.postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '')
+    year_of_birth,
+    birth_month,
+    birth_day,
+    substr(first_name_canonical, 1, 1) as first_name_initial,
+    substr(first_name_normalised, 1, 1) as first_name_written_initial,
+    substr(last_name_normalised, 1, 1) as last_name_initial,
+    case when gender_code in ('M', 'F') then gender_code end as gender_code,
+    postcode,
+    nullif(regexp_extract(postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '')
         as postcode_sector,
-    nullif(regexp_extract(records.postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]?'), '')
+    nullif(regexp_extract(postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]?'), '')
         as postcode_district,
-    records.postcode_area
-from person_records as records
-left join nicknames
-    on records.first_name_normalised = nicknames.nickname
+    postcode_area
+from named
 """
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -427,6 +631,30 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "postcode",
     "postcode_area",
 )
+
+#: The model the linked records are read from (the dbt Python model's `dbt.ref`).
+RECORDS_MODEL = "int_person_records_unioned"
+
+
+def column_lineage() -> dict[str, list[str]]:
+    """The declared column lineage of the dbt Python model ``int_person_records_linked``.
+
+    A Python model has no SQL to trace (``derived_tables.lineage``), so its lineage is declared
+    here, beside the code it describes: the record's identifiers are copied through; the person
+    (``person_id``, ``cluster_size``) comes from clustering on every compared column, the id
+    being the ``record_key`` of the cluster's earliest-seen record (``record_first_seen_at``);
+    ``match_probability`` is scored from the compared columns. Column -> ``model.column`` list.
+    """
+    copied = ("system", "record_id", "record_key")
+    compared = [c for c in REQUIRED_COLUMNS if c not in ("record_key", "record_first_seen_at")]
+    every = [f"{RECORDS_MODEL}.{c}" for c in REQUIRED_COLUMNS]
+    return {
+        **{c: [f"{RECORDS_MODEL}.{c}"] for c in copied},
+        "person_id": every,
+        "cluster_size": every,
+        "match_probability": [f"{RECORDS_MODEL}.{c}" for c in compared],
+    }
+
 
 log = logging.getLogger(__name__)
 
@@ -447,7 +675,7 @@ def _prepare(con: Any, records: pa.Table) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in records.column_names]
     if missing:
         raise ValueError(f"person records lack columns: {', '.join(missing)}")
-    nicknames = pa.table({"nickname": list(NICKNAMES), "formal_name": list(NICKNAMES.values())})
+    nicknames = nickname_pairs()
     con.register("person_records_in", records)
     con.register("nicknames_in", nicknames)
     con.execute("create table person_records as select * from person_records_in")
@@ -457,10 +685,23 @@ def _prepare(con: Any, records: pa.Table) -> None:
     con.execute(f"create table person_features as {_FEATURES_SQL}")
 
 
+@dataclass
+class LinkageRun:
+    """What one linkage run gives: one row per record (:func:`link_person_records`), the
+    model it scored with, and (when asked for) every scored pair at or above
+    :data:`SCORE_FLOOR` (``record_key_l``, ``record_key_r``, ``match_probability``)."""
+
+    linked: pa.Table
+    model: LinkageModel
+    scored_pairs: pa.Table | None
+    seconds: float
+
+
 def link_person_records(
     records: pa.Table,
     *,
     threshold: float = MATCH_THRESHOLD,
+    train: bool = True,
     threads: int = 2,
     memory_limit: str = "4GB",
     temp_directory: str | None = None,
@@ -468,14 +709,38 @@ def link_person_records(
     """Link person records into people.
 
     ``records``: one row per system record with :data:`REQUIRED_COLUMNS` (the shape of the
-    dbt model ``int_person_records_unioned``); ``record_key`` must be unique.
+    dbt model ``int_person_records_unioned``); ``record_key`` must be unique. The model's
+    parameters are learnt from these records (:func:`fit_model`), or are the committed
+    fallback when that fails or ``train`` is false.
 
     Returns one row per input record: ``system``, ``record_id``, ``record_key``, ``person_id``
     (the ``record_key`` of the cluster's earliest-seen record, ties broken by the smaller key,
     so a person keeps its id as newer records join it), ``match_probability`` (of the record's
     best scored link, null when no pair reached :data:`SCORE_FLOOR`), ``cluster_size``.
     """
-    from splink import DuckDBAPI, Linker
+    return link(
+        records,
+        threshold=threshold,
+        train=train,
+        threads=threads,
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
+    ).linked
+
+
+def link(
+    records: pa.Table,
+    *,
+    threshold: float = MATCH_THRESHOLD,
+    train: bool = True,
+    keep_pairs: bool = False,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+    temp_directory: str | None = None,
+) -> LinkageRun:
+    """:func:`link_person_records`, also returning the model and (``keep_pairs``) the scored
+    pairs, for evaluation and reports."""
+    from splink import DuckDBAPI
 
     started = time.perf_counter()
     con = _connection(threads, memory_limit, temp_directory)
@@ -489,10 +754,8 @@ def link_person_records(
         if n_records >= 2:
             db_api = DuckDBAPI(con)
             features = db_api.register("person_features", table_name="person_features_sdf")
-            linker = Linker(features, _settings(), log_level=logging.WARNING)
-            linker.training.estimate_probability_two_random_records_match(
-                list(PRIOR_RULES), recall=PRIOR_RULES_RECALL
-            )
+            model = fit_model(features, train=train)
+            linker = _linker(features, model)
             predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
             clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
                 predictions, threshold_match_probability=threshold
@@ -506,6 +769,7 @@ def link_person_records(
                 f" from {clusters.physical_name}"
             )
         else:
+            model = _fallback(0.0, "fewer than two records")
             con.execute(
                 "create table scored_pairs as select null::varchar as record_key_l,"
                 " null::varchar as record_key_r, null::double as match_probability limit 0"
@@ -515,15 +779,24 @@ def link_person_records(
                 " from person_features"
             )
         result = con.sql(_RESULT_SQL).to_arrow_table()
+        pairs = (
+            con.sql(
+                "select * from scored_pairs order by record_key_l, record_key_r"
+            ).to_arrow_table()
+            if keep_pairs
+            else None
+        )
     finally:
         con.close()
+    seconds = time.perf_counter() - started
     log.info(
-        "linked %d person records into %d people in %.1fs",
+        "linked %d person records into %d people in %.1fs (%s parameters)",
         result.num_rows,
         len(set(result.column("person_id").to_pylist())),
-        time.perf_counter() - started,
+        seconds,
+        model.source,
     )
-    return result
+    return LinkageRun(result, model, pairs, seconds)
 
 
 def relation_to_arrow(relation: Any) -> pa.Table:
@@ -626,53 +899,19 @@ order by records.record_key
 
 
 def train_parameters(
-    records: pa.Table,
-    *,
-    max_pairs: float = 1e7,
-    seed: int = 42,
-    threads: int = 2,
-    memory_limit: str = "4GB",
-) -> dict[str, list[dict[str, Any]]]:
-    """Estimate m and u for every comparison level without labels.
-
-    u from random record pairs (almost all non-matches), m by expectation maximisation over
-    pairs blocked on date of birth (which leaves the name, postcode, PNC and gender
-    comparisons free to estimate) and then on first and last name (for date of birth). The
-    result is for review: the build never trains, it uses :data:`PARAMETERS`.
-    """
-    from splink import DuckDBAPI, Linker, block_on
+    records: pa.Table, *, threads: int = 2, memory_limit: str = "4GB"
+) -> LinkageModel:
+    """The model the build would learn from ``records`` (or its fallback, saying why)."""
+    from splink import DuckDBAPI
 
     con = _connection(threads, memory_limit, None)
     try:
         _prepare(con, records)
         db_api = DuckDBAPI(con)
         features = db_api.register("person_features", table_name="person_features_sdf")
-        linker = Linker(features, _settings(with_parameters=False), log_level=logging.WARNING)
-        linker.training.estimate_probability_two_random_records_match(
-            list(PRIOR_RULES), recall=PRIOR_RULES_RECALL
-        )
-        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on("date_of_birth")
-        )
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on("first_name", "last_name")
-        )
-        model = linker.misc.save_model_to_json()
+        return fit_model(features)
     finally:
         con.close()
-    trained: dict[str, list[dict[str, Any]]] = {}
-    for comparison in model["comparisons"]:
-        trained[comparison["output_column_name"]] = [
-            {
-                "level": level.get("label_for_charts"),
-                "m": level.get("m_probability"),
-                "u": level.get("u_probability"),
-            }
-            for level in comparison["comparison_levels"]
-            if not level.get("is_null_level")
-        ]
-    return trained
 
 
 # ---------------------------------------------------------------------------------------------
@@ -799,7 +1038,7 @@ def _read_records(warehouse: Path, relation: str) -> pa.Table:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m derived_tables.linkage",
+        prog="derived linkage",
         description="Person linkage helpers: measure quality, re-estimate parameters.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -816,7 +1055,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     train = commands.add_parser(
-        "train", help="unsupervised m/u estimates to review against PARAMETERS"
+        "train", help="the m/u parameters the build would learn from a warehouse's records"
     )
     train.add_argument("--warehouse", type=Path, required=True, help="DuckDB file")
     train.add_argument(
@@ -824,24 +1063,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="intermediate.int_person_records_unioned",
         help="the unioned person records",
     )
-    train.add_argument("--max-pairs", type=float, default=1e7, help="pairs sampled for u")
+
+    report = commands.add_parser(
+        "report",
+        help="HTML report: match weights per comparison level, precision/recall vs threshold",
+    )
+    report.add_argument("--warehouse", type=Path, required=True, help="DuckDB file")
+    report.add_argument(
+        "--truth", type=Path, required=True, help="person_truth.parquet of the same data"
+    )
+    report.add_argument(
+        "--relation",
+        default="intermediate.int_person_records_unioned",
+        help="the unioned person records",
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("target/linkage"), help="folder of the report"
+    )
+
+    commands.add_parser(
+        "febrl",
+        help="link the FEBRL4 and FEBRL3 benchmarks (and Splink's FEBRL4 example beside)",
+    )
 
     args = parser.parse_args(argv)
+    if args.command == "febrl":
+        from derived_tables import febrl
+
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        febrl.run_all(log=print)
+        return 0
+    if args.command == "report":
+        from derived_tables.linkage_report import write_report
+
+        paths = write_report(
+            _read_records(args.warehouse, args.relation), read_truth(args.truth), args.out
+        )
+        for path in paths.values():
+            print(path)
+        return 0
     if args.command == "evaluate":
         quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
         for name, value in quality.as_dict().items():
             shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
             print(f"{name:>17}  {shown}")
         return 0
-    trained = train_parameters(
-        _read_records(args.warehouse, args.relation), max_pairs=args.max_pairs
-    )
-    for comparison, levels in trained.items():
+    model = train_parameters(_read_records(args.warehouse, args.relation))
+    print(f"{model.source} parameters ({model.reason})")
+    print(f"probability_two_random_records_match {model.probability_two_random_records_match}")
+    for comparison, levels in model.parameters.items():
         print(comparison)
-        for level in levels:
-            m = "None" if level["m"] is None else f"{level['m']:.6g}"
-            u = "None" if level["u"] is None else f"{level['u']:.6g}"
-            print(f"    m={m:>12}  u={u:>12}  {level['level']}")
+        for m, u in levels:
+            print(f"    m={m:>12.6g}  u={u:>12.6g}")
     return 0
 
 

@@ -6,12 +6,15 @@ Analysts never see a half-built or untested warehouse:
    ``warehouse/.build.lock`` (the holder's PID is written in it). A second build exits at once
    (code 75) naming the lock and that PID.
 2. **Write** a *candidate* on the same filesystem,
-   ``warehouse/.candidate-<pid>/derived_tables.duckdb``: a copy of the published file (so
+   ``warehouse/.candidate/derived_tables.duckdb``: a copy of the published file (so
    incremental models keep their state) or, with ``--full-refresh`` or on the first build, a
    new file. The candidate has the published file's *name*, in a folder of its own, because
    DuckDB and dbt-duckdb name the catalog after the file name: the views and the manifest then
-   say ``derived_tables`` exactly as the published file does. ``dbt build`` (seeds, models,
-   snapshots and tests; with ``--select``, plus every seed) runs against it
+   say ``derived_tables`` exactly as the published file does. The path is fixed (not per
+   process): the lock makes it one build's at a time, and a fixed path keeps dbt's profile,
+   and so its partial parsing (``target/partial_parse.msgpack``), the same from build to
+   build. A candidate left by a killed build is removed under the lock first. ``dbt build``
+   (seeds, models, snapshots and tests; with ``--select``, plus every seed) runs against it
    (``DERIVED_WAREHOUSE`` points the profile there).
 3. **Audit.** ``dbt build`` runs every test; any error or failing test of severity error fails
    the audit: the candidate is deleted, the failing nodes are listed (from
@@ -64,10 +67,16 @@ import yaml
 DEFAULT_WAREHOUSE = Path("warehouse") / "derived_tables.duckdb"
 WAREHOUSE_ENV = "DERIVED_WAREHOUSE"
 LOCK_NAME = ".build.lock"
-CANDIDATE_PREFIX = ".candidate-"
+BUILD_RESULTS = "build_run_results.json"
+CANDIDATE_NAME = ".candidate"
+#: Also matches the ``.candidate-<pid>`` folders of earlier versions, so they are cleaned up.
+CANDIDATE_GLOB = ".candidate*"
 EXIT_AUDIT_FAILED = 1
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other build has finished
 FAILED_STATUSES = ("error", "fail", "runtime error")
+BUILD_STEP = "dbt build"
+#: Stale sources do not fail the audit (they never did): their status goes to the catalogue.
+FRESHNESS_STEP = "dbt source freshness"
 
 
 class BuildLocked(click.ClickException):
@@ -114,11 +123,13 @@ class WarehousePaths:
     def lock(self) -> Path:
         return self.folder / LOCK_NAME
 
-    def candidate_dir(self, pid: int) -> Path:
-        return self.folder / f"{CANDIDATE_PREFIX}{pid}"
+    @property
+    def candidate_dir(self) -> Path:
+        return self.folder / CANDIDATE_NAME
 
-    def candidate(self, pid: int) -> Path:
-        return self.candidate_dir(pid) / self.published.name
+    @property
+    def candidate(self) -> Path:
+        return self.candidate_dir / self.published.name
 
     @classmethod
     def resolve(cls, project_dir: Path) -> WarehousePaths:
@@ -243,8 +254,12 @@ class DbtOptions:
             args += ["--select", *self.select, "resource_type:seed"]
         if self.exclude:
             args += ["--exclude", *self.exclude]
-        steps = [("dbt build", [*args, *self.common()])]
+        steps = [(BUILD_STEP, [*args, *self.common()])]
         if docs:
+            # Freshness before docs generate: every dbt command rewrites manifest.json, and
+            # the catalogue needs the one of docs generate (with the compiled SQL).
+            # (It writes <target>/sources.json.)
+            steps.append((FRESHNESS_STEP, ["source", "freshness", *self.common()]))
             steps.append(("dbt docs generate", ["docs", "generate", *self.common()]))
         return steps
 
@@ -313,6 +328,19 @@ def describe_failure(step: str, code: int, results: list[NodeResult] | None) -> 
     return "\n".join(lines)
 
 
+def write_catalogue(project_dir: Path, candidate: Path) -> None:
+    """Column lineage and trust pages beside dbt docs (`derived catalogue`), from the candidate:
+    its row counts, the build's test results and the sources' freshness."""
+    from derived_tables.catalogue import generate
+
+    # From the project folder, as dbt runs: sources are read by paths relative to it.
+    with contextlib.chdir(project_dir):
+        out, lineage = generate(target_path(project_dir), warehouse=candidate)
+    _say(f"catalogue: {len(lineage.upstream)} columns traced, lineage and trust pages in {out}")
+    for problem in lineage.problems:
+        _say(f"catalogue: not traced: {problem}", err=True)
+
+
 # --------------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------------
@@ -334,7 +362,7 @@ def fsync_file(path: Path) -> None:
 def remove_stale_candidates(paths: WarehousePaths) -> list[Path]:
     """Candidates left by a killed build (safe: the caller holds the lock)."""
     removed = []
-    for stale in sorted(paths.folder.glob(f"{CANDIDATE_PREFIX}*")):
+    for stale in sorted(paths.folder.glob(CANDIDATE_GLOB)):
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
         else:
@@ -484,8 +512,7 @@ def build(
     with build_lock(paths), sigterm_as_exception():
         for stale in remove_stale_candidates(paths):
             _say(f"removed a stale candidate left by an interrupted build: {stale}")
-        pid = os.getpid()
-        candidate = paths.candidate(pid)
+        candidate = paths.candidate
         fresh = full_refresh or not paths.published.exists()
         try:
             prepare_candidate(paths, candidate, fresh)
@@ -496,6 +523,10 @@ def build(
                 _say(f"{step} ...")
                 step_started = time.time()
                 code = run_dbt(args, candidate, project)
+                if step == FRESHNESS_STEP:
+                    if code != 0:
+                        _say("some sources are stale or unchecked: see the catalogue's trust pages")
+                    continue
                 if code != 0:
                     results = read_run_results(results_file, step_started)
                     raise AuditFailed(describe_failure(step, code, results))
@@ -503,6 +534,10 @@ def build(
                 failed = [r for r in results if r.status in FAILED_STATUSES]
                 if failed:  # dbt said success but a node failed: do not trust it
                     raise AuditFailed(describe_failure(step, code, results))
+                if step == BUILD_STEP and docs:  # the test results the catalogue shows
+                    shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
+            if docs:
+                write_catalogue(project, candidate)
             publish(paths, candidate)
         except Interrupted as error:
             _say(f"{error}: discarding the candidate", err=True)

@@ -338,3 +338,28 @@ def tiny_docs(tiny_project: TinyProject) -> TinyDocs:
         f"\ntiny_docs: dbt docs generate {run.result.seconds:.0f} s (exit {run.result.returncode})"
     )
     return TinyDocs(run=run, target_dir=target)
+
+
+@dataclass(frozen=True)
+class TinyCatalogue:
+    """`derived catalogue` on the tiny build: lineage and trust pages in `<docs target>/lineage`."""
+
+    folder: Path
+    lineage: Any  # derived_tables.lineage.ColumnLineage
+    build_results: Path
+
+
+@pytest.fixture(scope="session")
+def tiny_catalogue(tiny_project: TinyProject, tiny_docs: TinyDocs) -> TinyCatalogue:
+    """The lineage and trust pages of the tiny build, as `derived build --docs` writes them
+    (from docs generate's manifest and catalog, the build's run results and its warehouse)."""
+    from derived_tables.catalogue import generate
+
+    assert tiny_docs.run.result.ok, tiny_docs.run.result.describe()
+    results = tiny_project.root / "build_artifacts" / "run_results.json"
+    started = time.monotonic()
+    folder, lineage = generate(
+        tiny_docs.target_dir, build_results=results, warehouse=tiny_project.warehouse
+    )
+    print(f"\ntiny_catalogue: derived catalogue {time.monotonic() - started:.0f} s")
+    return TinyCatalogue(folder=folder, lineage=lineage, build_results=results)

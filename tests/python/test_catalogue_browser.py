@@ -16,6 +16,18 @@ An analyst, in the browser:
 - draws the full-screen lineage graph of `+<fact>`: every source the fact is built from is drawn
   and joined to the fact by drawn edges, its own source through staging.
 
+Column lineage and trust (`derived catalogue`, fixture `tiny_catalogue`: the pages `derived
+build --docs` writes into `<target>/lineage/`, served beside index.html). An analyst:
+- follows the link in a fact's description to its lineage page, opens a column, and clicks
+  through to the curated source column it comes from, whose page lists the fact's column among
+  those it feeds;
+- reads on the same page the trust panel: the row count (the warehouse's) and every test of
+  the fact with its result in the build (the build's run_results.json).
+Each of these checks is also run on a deliberately broken copy of the catalogue (no lineage
+pages, a source column's anchor gone, a chain cut, a wrong row count, a test result dropped)
+and must fail there. Screenshots of a lineage page and a trust panel are saved in the test's
+temporary folder (printed; `pytest -s` shows where).
+
 Setup: Chromium and its WebDriver come from Debian (`chromium`, `chromium-driver`). When they are
 missing, the module installs them with `apt-get update && apt-get install -y` (sudo when not root)
 and skips, saying why, only if it cannot. Selenium drives them through the system chromedriver, so
@@ -26,7 +38,9 @@ it reaches nothing but the catalogue on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import re
 import shutil
@@ -52,12 +66,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import TinyDocs
+from conftest import TinyCatalogue, TinyDocs, TinyProject
 
 PACKAGE = "derived_tables"
 
 #: The files the catalogue page needs (what `dbt docs serve` serves from the target folder).
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
+#: The lineage and trust pages `derived catalogue` writes beside them.
+LINEAGE_DIR = "lineage"
 
 #: One fact per source system and the source table it records, as DOMAIN.md's bus matrix has it.
 FACTS = {
@@ -172,15 +188,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def catalogue_url(tiny_docs: TinyDocs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The tiny build's catalogue on http://127.0.0.1:<free port>/ (stopped after the module)."""
-    assert tiny_docs.run.result.ok, tiny_docs.run.result.describe()
-    site = tmp_path_factory.mktemp("catalogue_site")
-    # Whatever docs generate left: a missing file must show in the browser, not here.
-    for name in SITE_FILES:
-        if (tiny_docs.target_dir / name).exists():
-            shutil.copy2(tiny_docs.target_dir / name, site / name)
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[str]:
+    """`site` on http://127.0.0.1:<free port>/ until the block ends (as `dbt docs serve`)."""
     handler = functools.partial(_QuietHandler, directory=str(site))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="catalogue-http", daemon=True)
@@ -191,6 +201,29 @@ def catalogue_url(tiny_docs: TinyDocs, tmp_path_factory: pytest.TempPathFactory)
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def copy_site(tiny_docs: TinyDocs, site: Path) -> Path:
+    """What `make docs-serve` serves: dbt docs' three files and the lineage pages beside them."""
+    site.mkdir(parents=True, exist_ok=True)
+    # Whatever docs generate left: a missing file must show in the browser, not here.
+    for name in SITE_FILES:
+        if (tiny_docs.target_dir / name).exists():
+            shutil.copy2(tiny_docs.target_dir / name, site / name)
+    lineage = tiny_docs.target_dir / LINEAGE_DIR
+    if lineage.is_dir():
+        shutil.copytree(lineage, site / LINEAGE_DIR)
+    return site
+
+
+@pytest.fixture(scope="module")
+def catalogue_url(
+    tiny_docs: TinyDocs, tiny_catalogue: TinyCatalogue, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The tiny build's catalogue on http://127.0.0.1:<free port>/ (stopped after the module)."""
+    assert tiny_docs.run.result.ok, tiny_docs.run.result.describe()
+    with serve(copy_site(tiny_docs, tmp_path_factory.mktemp("catalogue_site"))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -226,16 +259,22 @@ class Catalogue:
 
     driver: WebDriver
     url: str
+    patience: float = WAIT
 
     def wait(self, condition: Any, what: str) -> Any:
         """`condition()` once truthy; fails on an alert (dbt docs' way to report a file that
-        did not load) or after WAIT seconds."""
+        did not load) or after `patience` seconds."""
         try:
-            return WebDriverWait(self.driver, WAIT, poll_frequency=0.2).until(lambda _: condition())
+            return WebDriverWait(self.driver, self.patience, poll_frequency=0.2).until(
+                lambda _: condition()
+            )
         except UnexpectedAlertPresentException as exc:
             failure = f"waiting for {what}, the catalogue showed an alert: {exc.alert_text!r}"
         except TimeoutException:
-            failure = f"after {WAIT} s, still waiting for {what}; browser errors: {self.problems()}"
+            failure = (
+                f"after {self.patience} s, still waiting for {what}; "
+                f"browser errors: {self.problems()}"
+            )
         pytest.fail(failure, pytrace=False)
 
     def js(self, script: str, *args: Any) -> Any:
@@ -388,6 +427,93 @@ class Catalogue:
             return graph if has_source else None
 
         return self.wait(drawn, f"the lineage graph of {selector} to draw a source and settle")
+
+    # --- the lineage and trust pages (derived catalogue) ---------------------------------
+
+    def open_lineage_page(self, name: str) -> None:
+        """From the mart's catalogue page, follow the link in its description."""
+        link = self.wait(
+            lambda: self.driver.find_elements(
+                By.CSS_SELECTOR, f".model-markdown a[href='lineage/{name}.html']"
+            ),
+            f"the link to the lineage page in the description of {name}",
+        )[0]
+        link.click()
+        self.wait(
+            lambda: (
+                self.driver.current_url.split("#")[0].endswith(f"/lineage/{name}.html")
+                and self.js("return document.querySelector('main h1')?.textContent") == name
+            ),
+            f"the lineage page of {name}",
+        )
+
+    def open_lineage_page_directly(self, name: str) -> None:
+        """Load the mart's lineage page by its URL (what the description links to)."""
+        self.driver.get_log("browser")
+        self.driver.get(f"{self.url}{LINEAGE_DIR}/{name}.html")
+        self.wait(
+            lambda: self.js("return document.querySelector('main h1')?.textContent") == name,
+            f"the lineage page of {name}",
+        )
+
+    def column_origins(self, column: str) -> list[str]:
+        """Click the column in the page's index; the curated columns its section lists."""
+        links = self.driver.find_elements(By.CSS_SELECTOR, f"a[href='#column-{column}']")
+        assert links, f"the lineage page lists no column {column!r}"
+        links[0].click()
+        self.wait(
+            lambda: self.driver.current_url.endswith(f"#column-{column}"),
+            f"the section of column {column}",
+        )
+        return self.js(
+            "const s = document.getElementById(arguments[0]);"
+            "return s ? [...s.querySelectorAll('ul.origins a.origin')]"
+            ".map(a => a.dataset.column) : [];",
+            f"column-{column}",
+        )
+
+    def open_origin(self, column: str, origin: str) -> list[str]:
+        """Click the curated column `origin` under `column`; on the source's page, the mart
+        columns its section lists as fed by it."""
+        table, _, source_column = origin.rpartition(".")
+        self.driver.find_element(
+            By.CSS_SELECTOR, f"#column-{column} ul.origins a[data-column='{origin}']"
+        ).click()
+        page = f"source__{table.replace('.', '__')}.html#column-{source_column}"
+        self.wait(
+            lambda: (
+                self.driver.current_url.endswith(f"/{LINEAGE_DIR}/{page}")
+                and self.js(
+                    "const s = document.getElementById(arguments[0]);"
+                    "return !!s && s.matches(':target') && s.offsetParent !== null"
+                    " && s.querySelector('h3').textContent === arguments[1];",
+                    f"column-{source_column}",
+                    source_column,
+                )
+            ),
+            f"the column {source_column} on the page of source {table}",
+        )
+        return self.js(
+            "return [...document.getElementById(arguments[0]).querySelectorAll('a.feeds')]"
+            ".map(a => a.textContent);",
+            f"column-{source_column}",
+        )
+
+    def trust_panel(self) -> dict[str, Any]:
+        """What the trust panel of a lineage page shows."""
+        return self.js(
+            """
+            const panel = document.getElementById('trust');
+            if (!panel) return null;
+            return {
+                rows: panel.querySelector('#row-count')?.textContent ?? null,
+                summary: panel.querySelector('#test-summary')?.textContent ?? null,
+                tests: [...panel.querySelectorAll('#tests tr.test')].map(r => [
+                    r.dataset.status, r.cells[2].textContent, r.cells[3].textContent]),
+                visible: panel.offsetParent !== null,
+            };
+            """
+        )
 
 
 def collapse(text: str | None) -> str:
@@ -557,3 +683,232 @@ def test_lineage_graph_reaches_back_to_the_sources(
         f"the drawn path from {own_source} to {fact} skips staging: {path}"
     )
     catalogue.assert_no_problems()
+
+
+# --- column lineage and trust (derived catalogue) ------------------------------------------------
+
+#: A fact, one of its columns, and the curated source column it is computed from.
+LINEAGE_CASES = {
+    "fct_court_hearings": ("listed_minutes", "common_platform.hearings.listed_minutes"),
+    "fct_prison_movements": ("movement_reason_key", "nomis.movements.movement_reason_code"),
+}
+
+
+def open_lineage(catalogue: Catalogue, fact: str, search: bool) -> None:
+    """The fact's lineage page: as an analyst reaches it (search the catalogue, follow the
+    link in the description), or directly by its URL (the broken-catalogue checks)."""
+    if search:
+        catalogue.open()
+        catalogue.open_model_by_search(fact)
+        catalogue.open_lineage_page(fact)
+    else:
+        catalogue.open_lineage_page_directly(fact)
+
+
+def check_column_reaches_its_source(
+    catalogue: Catalogue,
+    fact: str,
+    column: str,
+    origin: str,
+    screenshot: Path | None = None,
+    search: bool = True,
+) -> None:
+    """Search the fact, open its lineage page, open the column, reach the curated column."""
+    open_lineage(catalogue, fact, search)
+    origins = catalogue.column_origins(column)
+    assert origin in origins, f"{fact}.{column}: the page lists {origins}, not {origin}"
+    if screenshot is not None:
+        catalogue.js(
+            "const d = document.querySelector(arguments[0]); if (d) d.open = true;",
+            f"#column-{column} details",
+        )
+        catalogue.driver.save_screenshot(str(screenshot))
+    feeds = catalogue.open_origin(column, origin)
+    assert f"{fact}.{column}" in feeds, (
+        f"the page of {origin} does not list {fact}.{column} among the columns it feeds: {feeds}"
+    )
+
+
+def expected_trust(
+    manifest: dict[str, Any], results: dict[str, Any], project: TinyProject, fact: str
+) -> tuple[str, list[tuple[str, str]]]:
+    """The fact's row count (from the warehouse) and its tests' (status, name) in the build."""
+    unique_id = f"model.{PACKAGE}.{fact}"
+    statuses = {r["unique_id"]: r["status"] for r in results["results"]}
+    tests = sorted(
+        (statuses.get(uid, "not run"), node["name"])
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "test"
+        and (
+            node.get("attached_node") == unique_id
+            if node.get("attached_node")
+            else unique_id in node["depends_on"]["nodes"]
+        )
+    )
+    with project.connect() as con:
+        row = con.execute(
+            f"select count(*) from {manifest['nodes'][unique_id]['relation_name']}"
+        ).fetchone()
+    assert row is not None
+    return f"{row[0]:,}", tests
+
+
+def check_trust_panel(
+    catalogue: Catalogue,
+    fact: str,
+    rows: str,
+    tests: list[tuple[str, str]],
+    screenshot: Path | None = None,
+    search: bool = True,
+) -> None:
+    """The fact's lineage page shows its row count and every test's result in the build."""
+    open_lineage(catalogue, fact, search)
+    panel = catalogue.trust_panel()
+    assert panel is not None and panel["visible"], f"{fact}: no trust panel on its page"
+    assert panel["rows"] == rows, f"{fact}: the panel shows {panel['rows']!r} rows, not {rows}"
+    shown = sorted((status, name) for status, name, _ in panel["tests"])
+    assert shown == tests, (
+        f"{fact}: the panel's tests differ from the build's:\n"
+        f"missing {sorted(set(tests) - set(shown))}\nextra {sorted(set(shown) - set(tests))}"
+    )
+    counts = {status: sum(1 for s, _ in tests if s == status) for status, _ in tests}
+    for status, count in counts.items():
+        assert f"{count} {status}" in (panel["summary"] or ""), panel["summary"]
+    if screenshot is not None:
+        catalogue.driver.find_element(By.ID, "trust").screenshot(str(screenshot))
+
+
+@pytest.fixture(scope="module")
+def build_results(tiny_catalogue: TinyCatalogue) -> dict[str, Any]:
+    return json.loads(tiny_catalogue.build_results.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("catalogue_screenshots")
+    print(f"\ncatalogue screenshots in {folder}")
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fact", "case"), sorted(LINEAGE_CASES.items()))
+def test_mart_column_lineage_reaches_the_curated_source_column(
+    catalogue: Catalogue, screenshots: Path, fact: str, case: tuple[str, str]
+) -> None:
+    column, origin = case
+    check_column_reaches_its_source(
+        catalogue, fact, column, origin, screenshot=screenshots / f"lineage_{fact}.png"
+    )
+    catalogue.assert_no_problems()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fact", sorted(FACTS))
+def test_trust_panel_shows_row_count_and_test_results(
+    catalogue: Catalogue,
+    tiny_docs: TinyDocs,
+    tiny_project: TinyProject,
+    build_results: dict[str, Any],
+    screenshots: Path,
+    fact: str,
+) -> None:
+    rows, tests = expected_trust(tiny_docs.manifest, build_results, tiny_project, fact)
+    assert tests and all(status != "not run" for status, _ in tests), tests
+    check_trust_panel(catalogue, fact, rows, tests, screenshot=screenshots / f"trust_{fact}.png")
+    catalogue.assert_no_problems()
+
+
+def _drop_lineage(site: Path) -> None:
+    shutil.rmtree(site / LINEAGE_DIR)
+
+
+def _edit(page: str, old: str, new: str) -> Any:
+    def edit(site: Path) -> None:
+        path = site / LINEAGE_DIR / page
+        text = path.read_text(encoding="utf-8")
+        changed = re.sub(old, new, text, count=1, flags=re.S)
+        assert changed != text, f"the breakage {old!r} matched nothing in {page}"
+        path.write_text(changed, encoding="utf-8")
+
+    return edit
+
+
+#: Ways to break the catalogue, and which check must then fail ("unbroken": the control, both
+#: checks pass on an intact copy opened the same way).
+BREAKAGES = {
+    "unbroken": ("both", lambda site: None),
+    "no lineage pages": ("lineage", _drop_lineage),
+    "source column anchor gone": (
+        "lineage",
+        _edit(
+            "source__common_platform__hearings.html",
+            r'id="column-listed_minutes"',
+            'id="column-gone"',
+        ),
+    ),
+    "chain to the source cut": (
+        "lineage",
+        _edit(
+            "fct_court_hearings.html",
+            r'(<section class="column" id="column-listed_minutes">.*?)<ul class=origins>.*?</ul>',
+            r"\1",
+        ),
+    ),
+    "mart not among the columns the source feeds": (
+        "lineage",
+        _edit(
+            "source__common_platform__hearings.html",
+            r'(id="column-listed_minutes">.*?)fct_court_hearings\.listed_minutes',
+            r"\1fct_court_hearings.other",
+        ),
+    ),
+    "wrong row count": (
+        "trust",
+        _edit("fct_court_hearings.html", r'(<span id="row-count">)[^<]*', r"\g<1>1,000,000"),
+    ),
+    "a test result dropped": (
+        "trust",
+        _edit("fct_court_hearings.html", r'<tr class="test" data-status="pass">.*?</tr>', ""),
+    ),
+    "a test shown passing that failed": (
+        "trust",
+        _edit(
+            "fct_court_hearings.html",
+            r'<tr class="test" data-status="pass">',
+            '<tr class="test" data-status="fail">',
+        ),
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_checks_fail_on_a_broken_catalogue(
+    browser: WebDriver,
+    tiny_docs: TinyDocs,
+    tiny_catalogue: TinyCatalogue,
+    tiny_project: TinyProject,
+    build_results: dict[str, Any],
+    tmp_path: Path,
+    breakage: str,
+) -> None:
+    check, breaks = BREAKAGES[breakage]
+    site = copy_site(tiny_docs, tmp_path / "site")
+    breaks(site)
+    fact = "fct_court_hearings"
+    with serve(site) as url:
+        # Straight to the lineage page (the link from dbt docs is checked above, unbroken).
+        broken = Catalogue(browser, url, patience=10)
+        column, origin = LINEAGE_CASES[fact]
+        rows, tests = expected_trust(tiny_docs.manifest, build_results, tiny_project, fact)
+        if check == "both":
+            check_column_reaches_its_source(broken, fact, column, origin, search=False)
+            check_trust_panel(broken, fact, rows, tests, search=False)
+        with pytest.raises((AssertionError, pytest.fail.Exception)):
+            if check == "lineage":
+                check_column_reaches_its_source(broken, fact, column, origin, search=False)
+            elif check == "trust":
+                check_trust_panel(broken, fact, rows, tests, search=False)
+            else:
+                raise AssertionError("the control breaks nothing")
+    browser.get_log("browser")  # the broken site's 404s are not the next test's

@@ -28,6 +28,7 @@ KEEP = (
     "dbt-bouncer.yml",
     "dbt_project.yml",
     "profiles.yml",
+    "pyproject.toml",
     "macros",
     "seeds",
     "tests/generic",
@@ -491,8 +492,8 @@ def test_models_that_follow_the_conventions_are_not_reported(
         )
 
 
-def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
-    project = copy_project(tmp_path)
+def good_project_files() -> dict[str, str]:
+    """A small project that follows every convention."""
     good = {f"{path}.sql": PROJECT[f"{path}.sql"] for path in GOOD_PATHS}
     good |= {path: PROJECT[path] for path in GOOD_TESTS}
     good["models/staging/nomis/_nomis__sources.yml"] = """
@@ -525,10 +526,33 @@ def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
             owner: {name: Prisons analysis, email: prisons@example.org}
             depends_on: [ref('fct_prison_movements')]
     """
-    write(project, good)
+    return good
+
+
+def test_a_project_that_follows_every_convention_passes(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    write(project, good_project_files())
     assert sorted(p.name for p in project.glob("models/**/*.sql")) == sorted(
         f"{m}.sql" for m in GOOD_MODELS
     )
     completed = run_conventions(project)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "all checks passed" in completed.stdout
+
+
+def test_a_model_without_an_owner_fails_the_metadata_score(tmp_path: Path) -> None:
+    """dbt-score (after dbt-bouncer) with the floors of pyproject.toml: the good project with
+    its staging folder's owner removed from dbt_project.yml fails, naming the model."""
+    project = copy_project(tmp_path)
+    write(project, good_project_files())
+    config = project / "dbt_project.yml"
+    text = config.read_text(encoding="utf-8")
+    owner = "      +meta:\n        owner: data-engineering\n"
+    assert owner in text
+    config.write_text(text.replace(owner, "", 1), encoding="utf-8")
+    completed = run_conventions(project)
+    assert completed.returncode != 0, completed.stdout + completed.stderr
+    assert "Project conventions: all checks passed." in completed.stdout  # bouncer passed
+    assert "Metadata score (dbt-score): FAILED" in completed.stderr
+    assert "stg_nomis__movements" in completed.stdout
+    assert "has_owner" in completed.stdout

@@ -558,12 +558,17 @@ def test_slim_build_builds_what_changed_and_defers_the_rest(tmp_path: Path) -> N
     assert "state:modified+ with --defer" in slim.stdout
     assert built_models(slim.stdout) == {"fct_prison_bookings"}
     assert "PASS unique_fct_prison_bookings_booking_id" in slim.stdout
+    # ... and compared with main's warehouse: the data diff names the new column.
+    report = (project / "target/diff.md").read_text()
+    assert "1 model(s) compared, 1 with differences" in report, report
+    assert "| `fct_prison_bookings` | changed | 3 → 3 | +n | - |" in report, report
 
     # With main's manifest only, the unmodified parents are built first.
     (state / "ci.duckdb").unlink()
     parents_first = slim_build(project)
     assert parents_first.returncode == 0, parents_first.stdout + parents_first.stderr
     assert "parents first" in parents_first.stdout
+    assert "no data diff" in (project / "target/diff.md").read_text()
     assert built_models(parents_first.stdout) == {"stg_nomis__movements", "fct_prison_bookings"}
 
     # Without any state of main, everything is built.

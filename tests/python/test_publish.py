@@ -155,7 +155,7 @@ def _sha256(path: Path) -> str:
 
 
 def _candidates(project: Path) -> list[Path]:
-    return sorted((project / "warehouse").glob(".candidate-*"))
+    return sorted((project / "warehouse").glob(".candidate*"))
 
 
 def _run(command: click.Command, project: Path, *args: str) -> Result:
@@ -188,6 +188,18 @@ def test_build_publishes_and_keeps_the_previous_version(template: Template, buil
     assert not publish.wal(published).exists()
     catalog = json.loads((built / "target" / "catalog.json").read_text())  # from --docs
     assert {n["metadata"]["database"] for n in catalog["nodes"].values()} == {"derived_tables"}
+    # --docs also wrote the column lineage and trust pages, from the build's test results
+    lineage = json.loads((built / "target" / "lineage" / "lineage.json").read_text())
+    assert lineage["problems"] == []
+    assert lineage["columns"]["model.tiny.people_table"]["person_name"] == [
+        "model.tiny.people_view.person_name"
+    ]
+    assert lineage["columns"]["model.tiny.people_view"]["person_id"] == [
+        "seed.tiny.people.person_id"
+    ]
+    results = json.loads((built / "target" / publish.BUILD_RESULTS).read_text())
+    assert any(r["unique_id"].startswith("test.tiny.unique_") for r in results["results"])
+    assert (built / "target" / "lineage" / "index.html").is_file()
 
 
 def test_lock_is_released_after_a_build(built: Path) -> None:
@@ -411,3 +423,10 @@ def test_only_candidates_count_as_stale(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("x")
     assert publish.remove_stale_candidates(paths) == [tmp_path / ".candidate-1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["derived_tables.duckdb", "keep.txt"]
+
+
+def test_candidate_path_is_fixed(tmp_path: Path) -> None:
+    """The same candidate path every build (dbt's profile, so its partial parse, stays valid)."""
+    paths = publish.WarehousePaths(tmp_path / "derived_tables.duckdb")
+    assert paths.candidate == tmp_path / ".candidate" / "derived_tables.duckdb"
+    assert str(os.getpid()) not in str(paths.candidate)

@@ -2,9 +2,11 @@
 
 Reads int_person_records_unioned (one row per court, prison and probation record) and returns
 one row per record with its person: the cluster of records Splink links at a match probability
-of at least derived_tables.linkage.MATCH_THRESHOLD. The model itself (comparisons, fixed m/u
-parameters, blocking rules, threshold) lives in src/derived_tables/linkage.py, where it is
-unit-tested and documented; this file only moves the data.
+of at least derived_tables.linkage.MATCH_THRESHOLD. The model itself (comparisons, blocking
+rules, threshold, the training of its parameters on these very records on every build, and
+the committed fallback parameters used, with a warning, when training fails) lives in
+src/derived_tables/linkage.py, where it is unit-tested and documented; this file only moves
+the data.
 
 Splink runs on its own in-memory DuckDB connection, fed with an Arrow copy of the records,
 so that its working tables never touch the warehouse; dbt writes the returned table. The same

@@ -9,7 +9,7 @@ with
 
 spine as (
 
-    {{ date_spine(var('date_spine_start'), var('date_spine_end')) }}
+    {{ day_spine(var('date_spine_start'), var('date_spine_end')) }}
 
 ),
 

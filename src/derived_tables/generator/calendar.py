@@ -2,9 +2,9 @@
 
 Inside the generator a date is an ``int`` number of days since 1970-01-01 (Arrow's ``date32``)
 and a timestamp an ``int`` number of seconds since 1970-01-01 UTC, so that everything stays in
-NumPy arrays. This module converts them, knows the bank holidays of England and Wales, moves
-court dates onto working days and applies the seasonal dips (August, Christmas) and the court
-closures of spring 2020.
+NumPy arrays. This module converts them, knows the bank holidays of England and Wales (from the
+``holidays`` package), moves court dates onto working days and applies the seasonal dips
+(August, Christmas) and the court closures of spring 2020.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+import holidays
 import numpy as np
 
 EPOCH = dt.date(1970, 1, 1)
@@ -53,56 +54,19 @@ WORLD_START_DAY = to_days(WORLD_START)
 WORLD_END_DAY = to_days(WORLD_END)
 
 
-def easter_sunday(year: int) -> dt.date:
-    """Easter Sunday (anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l_ = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * l_) // 451
-    month, day = divmod(h + l_ - 7 * m + 114, 31)
-    return dt.date(year, month, day + 1)
-
-
-def _first_monday(year: int, month: int) -> dt.date:
-    first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(7 - first.weekday()) % 7)
-
-
-def _last_monday(year: int, month: int) -> dt.date:
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - dt.timedelta(days=1)
-    return last - dt.timedelta(days=last.weekday())
-
-
-def _substitute(day: dt.date, taken: set[dt.date]) -> dt.date:
-    while day.weekday() >= 5 or day in taken:
-        day += dt.timedelta(days=1)
-    return day
-
-
 def bank_holidays(year: int) -> set[dt.date]:
-    """Bank holidays of England and Wales in ``year``, including the one-off ones since 2019."""
-    days: set[dt.date] = set()
-    days.add(_substitute(dt.date(year, 1, 1), days))
-    easter = easter_sunday(year)
-    days.update({easter - dt.timedelta(days=2), easter + dt.timedelta(days=1)})
-    early_may = {2020: dt.date(2020, 5, 8)}.get(year, _first_monday(year, 5))
-    spring = {2022: dt.date(2022, 6, 2)}.get(year, _last_monday(year, 5))
-    days.update({early_may, spring, _last_monday(year, 8)})
-    one_off = {
-        2022: {dt.date(2022, 6, 3), dt.date(2022, 9, 19)},
-        2023: {dt.date(2023, 5, 8)},
-    }
-    days.update(one_off.get(year, set()))
-    christmas = _substitute(dt.date(year, 12, 25), days)
-    days.add(christmas)
-    days.add(_substitute(dt.date(year, 12, 26), days))
-    return days
+    """Bank holidays of England and Wales in ``year`` that close the courts.
+
+    From the maintained ``holidays`` package (one-off holidays included): the holidays that
+    fall on a weekday. A holiday at a weekend is replaced by a substitute weekday, which the
+    package lists too (``... (observed)``); the weekend day itself changes nothing here.
+    """
+    return {day for day in _england_holidays(year) if day.weekday() < 5}
+
+
+def _england_holidays(year: int) -> holidays.HolidayBase:
+    # England and Wales share their bank holidays; the package names the subdivision ENG.
+    return holidays.country_holidays("GB", subdiv="ENG", years=year)
 
 
 @lru_cache(maxsize=1)

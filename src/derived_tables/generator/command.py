@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from derived_tables.generator import calendar as cal
-from derived_tables.generator import faults
+from derived_tables.generator import faults, noise
 from derived_tables.generator.manifest import ManifestError, read_manifest
 from derived_tables.generator.output import OutputError, default_data_dir, find_project_dir
 from derived_tables.generator.reference import ReferenceError
@@ -101,6 +101,16 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.
     help="Inject one named fault (listed below) into otherwise good data; it is printed and "
     "recorded in the manifest's `faults`.",
 )
+@click.option(
+    "--noise",
+    "noise_profile",
+    type=click.Choice(list(noise.PROFILES)),
+    default=None,
+    help="How person records vary: 'default' (typos, nicknames, swapped day and month of "
+    "birth, moved addresses) or 'hard' (also swapped names, surnames changed by marriage or "
+    "double-barrelled, initials, missing or decade-off dates of birth, missing or stale "
+    "postcodes, mistyped PNCs). Default: default; --next-day keeps the data's profile.",
+)
 def generate(
     scale: float | None,
     seed: int | None,
@@ -112,6 +122,7 @@ def generate(
     force: bool,
     next_day_: bool,
     fault: str | None,
+    noise_profile: str | None,
 ) -> None:
     """Generate synthetic curated data for courts, prisons, probation and the OPG.
 
@@ -128,37 +139,12 @@ def generate(
     seeds_dir = project / "seeds"
     console = Console(stderr=True)
 
-    if force and if_missing:
-        raise click.UsageError("--force and --if-missing exclude each other")
-    if next_day_:
-        given = (("--as-of", as_of), ("--scale", scale), ("--seed", seed))
-        clashes = [name for name, value in given if value is not None]
-        clashes += [
-            name for name, flag in (("--force", force), ("--if-missing", if_missing)) if flag
-        ]
-        if clashes:
-            raise click.UsageError(
-                f"--next-day continues the existing data; it does not take {', '.join(clashes)}"
-            )
-    elif if_missing and (data_dir / "_manifest.json").exists():
+    _check_options(next_day_, as_of, scale, seed, noise_profile, force, if_missing)
+    if not next_day_ and if_missing and (data_dir / "_manifest.json").exists():
         click.echo(f"Curated data already present in {data_dir}; nothing to do (--if-missing).")
         return
-
-    injector: faults.FaultInjector | None = None
-    if fault is not None:
-        try:
-            extraction_date = (
-                read_manifest(data_dir).last_extraction_date + dt.timedelta(days=1)
-                if next_day_
-                else as_of or _yesterday()
-            )
-            injector = faults.FaultInjector(
-                fault, "next-day" if next_day_ else "backfill", extraction_date, data_dir
-            )
-        except (faults.FaultError, ManifestError) as exc:
-            raise click.ClickException(str(exc)) from None
+    injector = _fault_injector(fault, next_day_, as_of, data_dir)
     hook = injector or no_faults
-
     started = time.monotonic()
     try:
         with _ProgressBar(console) as report:
@@ -181,6 +167,7 @@ def generate(
                     force=force,
                     hook=hook,
                     progress=report,
+                    noise_profile=noise_profile or "default",
                 )
     except (OutputError, ManifestError, ReferenceError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -189,6 +176,54 @@ def generate(
     _print_summary(summary, time.monotonic() - started, next_day_)
     if injector is not None:
         _report_fault(injector.report(), data_dir)
+
+
+def _check_options(
+    next_day_: bool,
+    as_of: dt.date | None,
+    scale: float | None,
+    seed: int | None,
+    noise_profile: str | None,
+    force: bool,
+    if_missing: bool,
+) -> None:
+    """Options that exclude each other: a usage error naming them."""
+    if force and if_missing:
+        raise click.UsageError("--force and --if-missing exclude each other")
+    if next_day_:
+        given = (
+            ("--as-of", as_of),
+            ("--scale", scale),
+            ("--seed", seed),
+            ("--noise", noise_profile),
+        )
+        clashes = [name for name, value in given if value is not None]
+        clashes += [
+            name for name, flag in (("--force", force), ("--if-missing", if_missing)) if flag
+        ]
+        if clashes:
+            raise click.UsageError(
+                f"--next-day continues the existing data; it does not take {', '.join(clashes)}"
+            )
+
+
+def _fault_injector(
+    fault: str | None, next_day_: bool, as_of: dt.date | None, data_dir: Path
+) -> faults.FaultInjector | None:
+    """The injector of ``--fault`` for the extract about to be written (None without)."""
+    if fault is None:
+        return None
+    try:
+        extraction_date = (
+            read_manifest(data_dir).last_extraction_date + dt.timedelta(days=1)
+            if next_day_
+            else as_of or _yesterday()
+        )
+        return faults.FaultInjector(
+            fault, "next-day" if next_day_ else "backfill", extraction_date, data_dir
+        )
+    except (faults.FaultError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _report_fault(report: faults.FaultReport, data_dir: Path) -> None:

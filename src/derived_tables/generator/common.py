@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -11,11 +13,39 @@ import pyarrow as pa
 from derived_tables.generator import calendar as cal
 from derived_tables.generator import ids
 from derived_tables.generator.frame import Column, Events, Frame, format_col, lookup_col
+from derived_tables.generator.identity import RecordIdentity
 from derived_tables.generator.names import given_names, names
 from derived_tables.generator.reference import Reference
 
 TRUTH = "_truth"
 SECONDS = cal.SECONDS_PER_DAY
+
+
+class ArrayRecord:
+    """Dataclass mixin for parallel arrays: every field holds one entry per row (a NumPy array,
+    or a nested record of the same rows), so rows can be selected and concatenated by name."""
+
+    def take(self, index: np.ndarray) -> Self:
+        """The rows at ``index``, in that order."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            values[f.name] = value.take(index) if isinstance(value, ArrayRecord) else value[index]
+        return type(self)(**values)
+
+    @classmethod
+    def concatenate(cls, parts: list[Self]) -> Self:
+        """The rows of ``parts`` one after the other."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            first = getattr(parts[0], f.name)
+            pieces = [getattr(p, f.name) for p in parts]
+            values[f.name] = (
+                type(first).concatenate(pieces)
+                if isinstance(first, ArrayRecord)
+                else np.concatenate(pieces)
+            )
+        return cls(**values)
 
 
 @dataclass
@@ -29,6 +59,57 @@ class IdAllocator:
         start = self.counters.get(kind, 0)
         self.counters[kind] = start + int(n)
         return np.arange(start, start + int(n), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SourceRecords:
+    """The records a source system keeps of people (defendants, prison numbers, CRNs, donors).
+
+    The system's entities (cases, bookings, events, applications), sorted by person, each
+    open a new record or join the one before; a record is delivered (kept, and numbered in
+    generation order) when any of its entities is.
+    """
+
+    opens_record: np.ndarray  # per entity: it opened a new record
+    record_of_entity: np.ndarray  # per entity: index of its record
+    first_entity: np.ndarray  # per record: the entity that opened it
+    person: np.ndarray  # per record: the person (index into the chunk's people)
+    is_kept: np.ndarray  # per record: delivered
+    number: np.ndarray  # per record: its number (kind of the allocator), -1 unless kept
+
+    @classmethod
+    def numbered(
+        cls,
+        opens_record: np.ndarray,
+        person_of_entity: np.ndarray,
+        entity_is_kept: np.ndarray,
+        alloc: IdAllocator,
+        kind: str,
+    ) -> SourceRecords:
+        """The records that ``opens_record`` makes, numbered with ``alloc``'s ``kind``."""
+        record = np.cumsum(opens_record) - 1
+        n_records = int(opens_record.sum())
+        is_kept = np.zeros(n_records, dtype=bool)
+        is_kept[record[entity_is_kept]] = True
+        number = np.full(n_records, -1, dtype=np.int64)
+        number[is_kept] = alloc.take(kind, int(is_kept.sum()))
+        return cls(
+            opens_record=opens_record,
+            record_of_entity=record,
+            first_entity=np.flatnonzero(opens_record),
+            person=person_of_entity[opens_record],
+            is_kept=is_kept,
+            number=number,
+        )
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Indexes of the records delivered."""
+        return np.flatnonzero(self.is_kept)
+
+    def later_entities(self) -> np.ndarray:
+        """Entities that joined a delivered record opened before them."""
+        return np.flatnonzero(~self.opens_record & self.is_kept[self.record_of_entity])
 
 
 def at(day: np.ndarray, seconds_of_day: np.ndarray | int) -> np.ndarray:
@@ -109,6 +190,22 @@ def group_first(group: np.ndarray) -> np.ndarray:
     first = np.ones(group.size, dtype=bool)
     first[1:] = group[1:] != group[:-1]
     return first
+
+
+def identity_columns(identity: RecordIdentity, index: np.ndarray) -> dict[str, Any]:
+    """The person columns of records ``index`` as a source first writes them, for
+    :meth:`~derived_tables.generator.frame.ChangeLog.add`: PNC id (null where missing),
+    names, date of birth and gender code."""
+    return {
+        "pnc_id": (
+            identity.pnc_year[index] * 10_000_000 + identity.pnc_serial[index],
+            identity.pnc_missing[index],
+        ),
+        "first_name": identity.first_name[index],
+        "last_name": identity.last_name[index],
+        "date_of_birth": identity.date_of_birth[index],
+        "gender_code": identity.gender[index],
+    }
 
 
 def rng_for(seed: int, *parts: int) -> np.random.Generator:

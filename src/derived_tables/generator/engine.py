@@ -104,7 +104,7 @@ def _chunk_tables(
     key = (seed, STREAM_OFFENDERS, chunk.year, chunk.index)
     journeys = people.simulate(ref, rng_for(*key, SUB_PEOPLE), chunk.year, chunk.size)
     tables: dict[str, Events | Versions] = {}
-    if journeys.n_cases == 0:
+    if journeys is None:
         return tables
     court_tables = courts.build(ref, journeys, rng_for(*key, SUB_COURTS), alloc, numbers)
     prison_tables, release_est = prisons.build(

@@ -28,6 +28,7 @@ class Manifest:
     tables: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> date -> rows
     truth_rows: int = 0
     faults: list[dict[str, Any]] = field(default_factory=list)  # `derived generate --fault`
+    noise: str = "default"  # `derived generate --noise`
 
     @property
     def last_extraction_date(self) -> dt.date:
@@ -64,6 +65,8 @@ class Manifest:
         }
         if self.faults:  # only faulty data says so: good data keeps the same bytes
             data["faults"] = self.faults
+        if self.noise != "default":  # likewise, only another noise profile says so
+            data["noise"] = self.noise
         return json.dumps(data, indent=2) + "\n"
 
     @classmethod
@@ -85,6 +88,7 @@ class Manifest:
                 },
                 truth_rows=int(data["truth_rows"]),
                 faults=list(data.get("faults", [])),
+                noise=str(data.get("noise", "default")),
             )
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
             if isinstance(exc, ManifestError):

@@ -10,16 +10,21 @@ The share made online (``DIGITAL``) grows over the years.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from derived_tables.generator import calendar as cal
 from derived_tables.generator import ids
 from derived_tables.generator.common import (
     TRUTH,
+    ArrayRecord,
     IdAllocator,
+    SourceRecords,
     at,
     codes,
     first_name_col,
+    group_first,
     id_col,
     last_name_col,
     postcode_col,
@@ -36,6 +41,8 @@ from derived_tables.generator.frame import (
     lookup_col,
 )
 from derived_tables.generator.identity import (
+    People,
+    RecordIdentity,
     make_people,
     random_areas,
     random_postcodes,
@@ -113,7 +120,11 @@ def build(
     n: int,
     person_number: np.ndarray,
 ) -> dict[str, Events | Versions]:
-    """The sirius tables (world rows) for ``n`` donors whose first LPA is in ``year``."""
+    """The sirius tables (world rows) for ``n`` donors whose first LPA is in ``year``.
+
+    The random draws and identifier numbers are taken in a fixed order: donors, applications,
+    donor records, application versions, attorneys.
+    """
     first_day = cal.seasonal_days_in_year(year, n, rng, weekend_weight=0.3)
     age = np.clip(rng.normal(74, 10, n), 30, 101)
     weights = ref.region_population * np.array(
@@ -130,8 +141,102 @@ def build(
         moves_p=(0.85, 0.12, 0.03, 0.0),
         move_span=(30, 3650),
     )
+    lpa = _applications(rng, first_day)
+    first_of_donor = group_first(lpa.donor)
+    prev_received = np.roll(lpa.received_day, 1)
+    opens_record = first_of_donor | (
+        (lpa.received_day != prev_received) & (rng.random(lpa.size) < 0.04)
+    )
+    kept_lpa = lpa.final_day >= cal.DATA_START_DAY
+    records = SourceRecords.numbered(opens_record, lpa.donor, kept_lpa, alloc, "donor")
+    # both applications of a same-day pair are typed from one form
+    same_day_pair = ~first_of_donor & (lpa.received_day == prev_received)
+    identity = _donor_identities(donors, rng, lpa, same_day_pair)
+    received_at = at(lpa.received_day, cal.office_time(rng, lpa.size))
+    r = np.flatnonzero(records.is_kept)
+    first = records.first_entity[r]
+    truth = truth_events(
+        person_number[lpa.donor[first]], SYSTEM, DONOR_ID(records.number[r]), received_at[first]
+    )
+    kept = np.flatnonzero(lpa.final_day >= cal.DATA_START_DAY)
+    lpa_number = np.full(lpa.size, -1, dtype=np.int64)
+    lpa_number[kept] = alloc.take("lpa", kept.size)
+    log = _application_log(ref, donors, lpa, kept, lpa_number, records, identity, received_at)
+    _add_decisions(log, rng, lpa, kept, lpa_number)
+    attorneys = _draw_attorneys(ref, rng, donors, first_day)
+    return {
+        f"{SYSTEM}.lpa_applications": log.build(),
+        f"{SYSTEM}.attorneys": _attorney_rows(
+            ref, alloc, attorneys, lpa, kept, lpa_number, received_at
+        ),
+        TRUTH: truth,
+    }
 
-    # ---------------------------------------------------------------- applications
+
+@dataclass
+class _Applications(ArrayRecord):
+    """LPA applications of a chunk as parallel arrays, with their outcome."""
+
+    donor: np.ndarray  # index into the chunk's donors
+    received_day: np.ndarray  # paper applications: the next working day
+    lpa_type: np.ndarray  # index into LPA_TYPES
+    channel: np.ndarray  # index into CHANNELS
+    is_resubmission: np.ndarray  # sent again after a rejection
+    status: np.ndarray  # final status: index into STATUSES
+    progress_day: np.ndarray  # when it went IN_PROGRESS
+    final_day: np.ndarray  # when it reached its final status
+
+    @property
+    def size(self) -> int:
+        """Number of applications."""
+        return int(self.donor.size)
+
+    @classmethod
+    def decided(
+        cls,
+        rng: np.random.Generator,
+        donor: np.ndarray,
+        received: np.ndarray,
+        lpa_type: np.ndarray,
+        channel: np.ndarray,
+        resubmission: np.ndarray,
+    ) -> _Applications:
+        """Applications received on ``received``: draw in-progress and final dates and status."""
+        n = donor.size
+        paper = channel == 1
+        received = np.where(paper, cal.next_working_day(received), received)
+        years = cal.year_of(received)
+        median = np.array(
+            [REGISTRATION_MEDIAN.get(int(y), 70) for y in np.unique(years)], dtype=np.float64
+        )
+        median = median[np.searchsorted(np.unique(years), years)] * np.where(paper, 1.0, 0.85)
+        u = rng.random(n)
+        rejected = u < np.where(paper, 0.06, 0.025)
+        withdrawn = ~rejected & (u < np.where(paper, 0.06, 0.025) + 0.02)
+        registration = np.maximum(28, median * np.exp(0.35 * rng.standard_normal(n)))
+        rejection = np.maximum(10, 45 * np.exp(0.5 * rng.standard_normal(n)))
+        withdrawal = rng.uniform(5.0, 1.2 * median)
+        wait = np.select([rejected, withdrawn], [rejection, withdrawal], registration).astype(
+            np.int64
+        )
+        progress = np.minimum(rng.integers(2, 21, n), np.maximum(wait - 1, 1))
+        progress_day = cal.next_working_day(received + progress)
+        return cls(
+            donor=donor,
+            received_day=received,
+            lpa_type=lpa_type,
+            channel=channel,
+            is_resubmission=resubmission,
+            status=np.select([rejected, withdrawn], [REJECTED, WITHDRAWN], REGISTERED),
+            progress_day=progress_day,
+            final_day=np.maximum(cal.next_working_day(received + wait), progress_day + 1),
+        )
+
+
+def _applications(rng: np.random.Generator, first_day: np.ndarray) -> _Applications:
+    """Each donor's applications (often a PFA and an HW on one day) and resubmissions of
+    rejected ones, sorted by donor, receipt and type."""
+    n = first_day.size
     n_lpa = rng.choice(np.array([1, 2, 3]), n, p=[0.42, 0.53, 0.05])
     pair_type = np.where(rng.random(n) < 0.55, 0, 1)
     donor = np.repeat(np.arange(n), n_lpa)
@@ -149,42 +254,26 @@ def build(
     channel = np.where(
         seq == 1, np.where(rng.random(donor.size) < 0.9, np.roll(channel, 1), channel), channel
     )
-    lpa = _Applications(
-        donor=donor,
-        received=received,
-        lpa_type=lpa_type,
-        channel=channel,
-        resubmission=np.zeros(donor.size, bool),
-    )
-    lpa.outcome(rng)
+    lpa = _Applications.decided(rng, donor, received, lpa_type, channel, np.zeros(donor.size, bool))
     # rejected applications are often corrected and sent again
-    again = np.flatnonzero((lpa.status == REJECTED) & (rng.random(lpa.n) < 0.45))
-    extra = _Applications(
-        donor=lpa.donor[again],
-        received=lpa.final_day[again] + rng.integers(14, 121, again.size),
-        lpa_type=lpa.lpa_type[again],
-        channel=np.where(rng.random(again.size) < 0.3, 0, lpa.channel[again]),
-        resubmission=np.ones(again.size, bool),
+    again = np.flatnonzero((lpa.status == REJECTED) & (rng.random(lpa.size) < 0.45))
+    extra = _Applications.decided(
+        rng,
+        lpa.donor[again],
+        lpa.final_day[again] + rng.integers(14, 121, again.size),
+        lpa.lpa_type[again],
+        np.where(rng.random(again.size) < 0.3, 0, lpa.channel[again]),
+        np.ones(again.size, bool),
     )
-    extra.outcome(rng)
-    lpa = lpa.concat(extra)
-    order = np.lexsort((lpa.lpa_type, lpa.received, lpa.donor))
-    lpa = lpa.take(order)
-    kept = lpa.final_day >= cal.DATA_START_DAY
-    nl = lpa.n
+    lpa = _Applications.concatenate([lpa, extra])
+    return lpa.take(np.lexsort((lpa.lpa_type, lpa.received_day, lpa.donor)))
 
-    # ---------------------------------------------------------------- donor records
-    first_of_donor = np.ones(nl, dtype=bool)
-    first_of_donor[1:] = lpa.donor[1:] != lpa.donor[:-1]
-    prev_received = np.roll(lpa.received, 1)
-    new_record = first_of_donor | ((lpa.received != prev_received) & (rng.random(nl) < 0.04))
-    record = np.cumsum(new_record) - 1
-    n_rec = int(new_record.sum())
-    rec_kept = np.zeros(n_rec, dtype=bool)
-    rec_kept[record[kept]] = True
-    rec_number = np.full(n_rec, -1, dtype=np.int64)
-    rec_number[rec_kept] = alloc.take("donor", int(rec_kept.sum()))
-    ident = record_identities(
+
+def _donor_identities(
+    donors: People, rng: np.random.Generator, lpa: _Applications, same_day_pair: np.ndarray
+) -> RecordIdentity:
+    """How each application writes its donor down (a same-day pair from one form)."""
+    identity = record_identities(
         donors,
         rng,
         lpa.donor,
@@ -195,25 +284,23 @@ def build(
         p_gender_unknown=0.0,
         p_pnc=0.0,
     )
-    # both applications of a same-day pair are typed from one form
-    pair = ~first_of_donor & (lpa.received == prev_received)
-    for field in ("first_name", "last_name", "date_of_birth"):
-        values = getattr(ident, field)
+    pair = same_day_pair
+    for values in (identity.first_name, identity.last_name, identity.date_of_birth):
         values[pair] = np.roll(values, 1)[pair]
-    received_time = at(lpa.received, cal.office_time(rng, nl))
-    rec_first = np.flatnonzero(new_record)
-    r = np.flatnonzero(rec_kept)
-    truth = truth_events(
-        person_number[lpa.donor[rec_first[r]]],
-        SYSTEM,
-        DONOR_ID(rec_number[r]),
-        received_time[rec_first[r]],
-    )
+    return identity
 
-    # ---------------------------------------------------------------- versions
-    kl = np.flatnonzero(kept)
-    lpa_number = np.full(nl, -1, dtype=np.int64)
-    lpa_number[kl] = alloc.take("lpa", kl.size)
+
+def _application_log(
+    ref: Reference,
+    donors: People,
+    lpa: _Applications,
+    kept: np.ndarray,
+    lpa_number: np.ndarray,
+    records: SourceRecords,
+    identity: RecordIdentity,
+    received_at: np.ndarray,
+) -> ChangeLog:
+    """The first version of each application delivered (``kept``): as received."""
     log = ChangeLog(
         {
             "lpa_id": lpa_id_col,
@@ -231,32 +318,43 @@ def build(
             "withdrawn_date": date_col,
         }
     )
-    none = (np.zeros(kl.size, dtype=np.int64), np.ones(kl.size, dtype=bool))
+    none = (np.zeros(kept.size, dtype=np.int64), np.ones(kept.size, dtype=bool))
     log.add(
-        lpa_number[kl],
-        received_time[kl],
-        lpa_id=lpa_number[kl],
-        donor_id=rec_number[record[kl]],
-        donor_first_name=ident.first_name[kl],
-        donor_last_name=ident.last_name[kl],
-        donor_date_of_birth=ident.date_of_birth[kl],
-        donor_postcode=donors.postcode_at(lpa.donor[kl], lpa.received[kl]),
-        lpa_type_code=lpa.lpa_type[kl],
-        channel_code=lpa.channel[kl],
+        lpa_number[kept],
+        received_at[kept],
+        lpa_id=lpa_number[kept],
+        donor_id=records.number[records.record_of_entity[kept]],
+        donor_first_name=identity.first_name[kept],
+        donor_last_name=identity.last_name[kept],
+        donor_date_of_birth=identity.date_of_birth[kept],
+        donor_postcode=donors.postcode_at(lpa.donor[kept], lpa.received_day[kept]),
+        lpa_type_code=lpa.lpa_type[kept],
+        channel_code=lpa.channel[kept],
         status_code=RECEIVED,
-        received_date=lpa.received[kl],
+        received_date=lpa.received_day[kept],
         registered_date=none,
         rejected_date=none,
         withdrawn_date=none,
     )
+    return log
+
+
+def _add_decisions(
+    log: ChangeLog,
+    rng: np.random.Generator,
+    lpa: _Applications,
+    kept: np.ndarray,
+    lpa_number: np.ndarray,
+) -> None:
+    """Later versions: in progress, then registered, rejected or withdrawn; a few deleted."""
     log.add(
-        lpa_number[kl],
-        at(lpa.progress_day[kl], cal.office_time(rng, kl.size)),
+        lpa_number[kept],
+        at(lpa.progress_day[kept], cal.office_time(rng, kept.size)),
         status_code=IN_PROGRESS,
     )
-    final_time = at(lpa.final_day[kl], cal.office_time(rng, kl.size))
-    status = lpa.status[kl]
-    set_on = (lpa.final_day[kl], np.zeros(kl.size, dtype=bool))
+    final_time = at(lpa.final_day[kept], cal.office_time(rng, kept.size))
+    status = lpa.status[kept]
+    set_on = (lpa.final_day[kept], np.zeros(kept.size, dtype=bool))
     for code, column in (
         (REGISTERED, "registered_date"),
         (REJECTED, "rejected_date"),
@@ -264,19 +362,37 @@ def build(
     ):
         sel = status == code
         log.add(
-            lpa_number[kl][sel],
+            lpa_number[kept][sel],
             final_time[sel],
             status_code=code,
             **{column: (set_on[0][sel], set_on[1][sel])},
         )
-    gone = np.flatnonzero(rng.random(kl.size) < 0.005)
+    gone = np.flatnonzero(rng.random(kept.size) < 0.005)
     log.add(
-        lpa_number[kl][gone],
+        lpa_number[kept][gone],
         final_time[gone] + rng.integers(5, 200, gone.size) * 86_400,
         deleted=True,
     )
 
-    # ---------------------------------------------------------------- attorneys (per donor)
+
+@dataclass(frozen=True)
+class _Attorneys:
+    """Each donor's attorneys: (donor, MAX_ATTORNEYS) slots, 4 primary then 2 replacement."""
+
+    present: np.ndarray  # the slot holds an attorney
+    role: np.ndarray  # index into ROLES
+    decision: np.ndarray  # index into DECISIONS
+    given_name: np.ndarray  # name variant index
+    surname: np.ndarray  # name variant index
+    date_of_birth: np.ndarray
+    postcode: np.ndarray  # encoded
+
+
+def _draw_attorneys(
+    ref: Reference, rng: np.random.Generator, donors: People, first_day: np.ndarray
+) -> _Attorneys:
+    """The attorneys each donor names (children, a spouse, others), on every application."""
+    n = first_day.size
     n_primary = rng.choice(np.array([1, 2, 3, 4]), n, p=[0.33, 0.42, 0.18, 0.07])
     n_replacement = rng.choice(np.array([0, 1, 2]), n, p=[0.5, 0.38, 0.12])
     decision = np.where(
@@ -288,17 +404,7 @@ def build(
     shape = (n, MAX_ATTORNEYS)
     relation = rng.choice(3, size=shape, p=[0.68, 0.14, 0.18])  # child, spouse, other
     relation[:, 1:] = np.where(relation[:, 1:] == 1, 0, relation[:, 1:])  # one spouse at most
-    donor_birth = donors.date_of_birth[:, None]
-    birth = np.select(
-        [relation == 0, relation == 1],
-        [
-            donor_birth + rng.integers(22 * 365, 42 * 365, shape),
-            donor_birth + rng.integers(-6 * 365, 6 * 365, shape),
-        ],
-        first_day[:, None] - rng.integers(30 * 365, 70 * 365, shape),
-    )
-    # An attorney must be an adult when the donor first applies (a young donor's child may not be).
-    birth = np.minimum(birth, first_day[:, None] - ADULT_DAYS)
+    birth = _attorney_births(rng, donors, first_day, relation)
     female = rng.random(shape) < 0.55
     birth_year = cal.year_of(birth.ravel()).reshape(shape)
     given = given_names().sample(rng, female.ravel(), birth_year.ravel()).reshape(shape) * SLOTS
@@ -313,114 +419,76 @@ def build(
         )
         * SLOTS
     )
+    return _Attorneys(
+        present=present,
+        role=np.where(is_primary, 0, 1) + np.zeros(shape, dtype=np.int64),
+        decision=np.where(
+            is_primary,
+            decision[:, None],
+            np.where(n_replacement[:, None] > 1, JOINTLY_AND_SEVERALLY, SOLE),
+        ),
+        given_name=given,
+        surname=surname,
+        date_of_birth=birth,
+        postcode=_attorney_postcodes(ref, rng, donors, relation),
+    )
+
+
+def _attorney_births(
+    rng: np.random.Generator, donors: People, first_day: np.ndarray, relation: np.ndarray
+) -> np.ndarray:
+    """Attorneys' dates of birth by their relation to the donor, adult at the first LPA."""
+    shape = relation.shape
+    donor_birth = donors.date_of_birth[:, None]
+    birth = np.select(
+        [relation == 0, relation == 1],
+        [
+            donor_birth + rng.integers(22 * 365, 42 * 365, shape),
+            donor_birth + rng.integers(-6 * 365, 6 * 365, shape),
+        ],
+        first_day[:, None] - rng.integers(30 * 365, 70 * 365, shape),
+    )
+    # An attorney must be an adult when the donor first applies (a young donor's child may not be).
+    return np.minimum(birth, first_day[:, None] - ADULT_DAYS)
+
+
+def _attorney_postcodes(
+    ref: Reference, rng: np.random.Generator, donors: People, relation: np.ndarray
+) -> np.ndarray:
+    """Attorneys' postcodes: a spouse's is the donor's, others live near or anywhere."""
+    shape = relation.shape
     donor_postcode = donors.postcodes[:, 0][:, None]
     donor_area = donor_postcode // 1_000_000
     near = rng.random(shape) < 0.35
-    far_area = random_areas(ref, rng, rng.choice(ref.n_regions, n * MAX_ATTORNEYS)).reshape(shape)
+    far_area = random_areas(ref, rng, rng.choice(ref.n_regions, relation.size)).reshape(shape)
     area = np.where(near, np.broadcast_to(donor_area, shape), far_area)
     postcode = random_postcodes(ref, rng, area.ravel()).reshape(shape)
-    postcode = np.where(relation == 1, donor_postcode, postcode)
-    role = np.where(is_primary, 0, 1) + np.zeros(shape, dtype=np.int64)
-    att_decision = np.where(
-        is_primary,
-        decision[:, None],
-        np.where(n_replacement[:, None] > 1, JOINTLY_AND_SEVERALLY, SOLE),
-    )
+    return np.where(relation == 1, donor_postcode, postcode)
 
-    li, ai = np.nonzero(present[lpa.donor[kl]])
-    lpa_row = kl[li]
+
+def _attorney_rows(
+    ref: Reference,
+    alloc: IdAllocator,
+    attorneys: _Attorneys,
+    lpa: _Applications,
+    kept: np.ndarray,
+    lpa_number: np.ndarray,
+    received_at: np.ndarray,
+) -> Events:
+    """One row per attorney of each application delivered, arriving with the application."""
+    li, ai = np.nonzero(attorneys.present[lpa.donor[kept]])
+    lpa_row = kept[li]
     d = lpa.donor[lpa_row]
-    attorneys = Events(
+    return Events(
         Frame(
             attorney_id=ATTORNEY_ID(alloc.take("attorney", li.size)),
             lpa_id=lpa_id_col(lpa_number[lpa_row]),
-            attorney_role_code=lookup_col(role[d, ai], codes(ROLES)),
-            decision_type_code=lookup_col(att_decision[d, ai], codes(DECISIONS)),
-            first_name=first_name_col(given[d, ai]),
-            last_name=last_name_col(surname[d, ai]),
-            date_of_birth=date_col(birth[d, ai]),
-            postcode=postcode_col(ref, postcode[d, ai]),
+            attorney_role_code=lookup_col(attorneys.role[d, ai], codes(ROLES)),
+            decision_type_code=lookup_col(attorneys.decision[d, ai], codes(DECISIONS)),
+            first_name=first_name_col(attorneys.given_name[d, ai]),
+            last_name=last_name_col(attorneys.surname[d, ai]),
+            date_of_birth=date_col(attorneys.date_of_birth[d, ai]),
+            postcode=postcode_col(ref, attorneys.postcode[d, ai]),
         ),
-        received_time[lpa_row],
+        received_at[lpa_row],
     )
-    return {
-        f"{SYSTEM}.lpa_applications": log.build(),
-        f"{SYSTEM}.attorneys": attorneys,
-        TRUTH: truth,
-    }
-
-
-class _Applications:
-    """LPA applications of a chunk as parallel arrays, with their outcome."""
-
-    def __init__(
-        self,
-        donor: np.ndarray,
-        received: np.ndarray,
-        lpa_type: np.ndarray,
-        channel: np.ndarray,
-        resubmission: np.ndarray,
-    ) -> None:
-        self.donor = donor
-        self.received = received
-        self.lpa_type = lpa_type
-        self.channel = channel
-        self.resubmission = resubmission
-        self.status = np.zeros(donor.size, dtype=np.int64)
-        self.progress_day = received.copy()
-        self.final_day = received.copy()
-
-    @property
-    def n(self) -> int:
-        """Number of applications."""
-        return self.donor.size
-
-    def outcome(self, rng: np.random.Generator) -> None:
-        """Draw in-progress and final dates and statuses."""
-        n = self.n
-        paper = self.channel == 1
-        self.received = np.where(paper, cal.next_working_day(self.received), self.received)
-        years = cal.year_of(self.received)
-        median = np.array(
-            [REGISTRATION_MEDIAN.get(int(y), 70) for y in np.unique(years)], dtype=np.float64
-        )
-        median = median[np.searchsorted(np.unique(years), years)] * np.where(paper, 1.0, 0.85)
-        u = rng.random(n)
-        rejected = u < np.where(paper, 0.06, 0.025)
-        withdrawn = ~rejected & (u < np.where(paper, 0.06, 0.025) + 0.02)
-        registration = np.maximum(28, median * np.exp(0.35 * rng.standard_normal(n)))
-        rejection = np.maximum(10, 45 * np.exp(0.5 * rng.standard_normal(n)))
-        withdrawal = rng.uniform(5.0, 1.2 * median)
-        wait = np.select([rejected, withdrawn], [rejection, withdrawal], registration).astype(
-            np.int64
-        )
-        progress = np.minimum(rng.integers(2, 21, n), np.maximum(wait - 1, 1))
-        self.progress_day = cal.next_working_day(self.received + progress)
-        self.final_day = np.maximum(
-            cal.next_working_day(self.received + wait), self.progress_day + 1
-        )
-        self.status = np.select([rejected, withdrawn], [REJECTED, WITHDRAWN], REGISTERED)
-
-    def concat(self, other: _Applications) -> _Applications:
-        """Both sets of applications."""
-        out = _Applications(
-            *(
-                np.concatenate([getattr(self, f), getattr(other, f)])
-                for f in ("donor", "received", "lpa_type", "channel", "resubmission")
-            )
-        )
-        for f in ("status", "progress_day", "final_day"):
-            setattr(out, f, np.concatenate([getattr(self, f), getattr(other, f)]))
-        return out
-
-    def take(self, idx: np.ndarray) -> _Applications:
-        """The applications ``idx``."""
-        out = _Applications(
-            *(
-                getattr(self, f)[idx]
-                for f in ("donor", "received", "lpa_type", "channel", "resubmission")
-            )
-        )
-        for f in ("status", "progress_day", "final_day"):
-            setattr(out, f, getattr(self, f)[idx])
-        return out

@@ -100,18 +100,35 @@ class Reference:
         return len(self.region_codes)
 
 
+class _Regions:
+    """The region codes of ``ref_regions``, and the region of each row of another seed."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        self.codes = [r["region_code"] for r in rows]
+        self.index = {code: i for i, code in enumerate(self.codes)}
+
+    def of(self, rows: list[dict[str, str]], seed: str) -> np.ndarray:
+        """The region index of each row (an error naming the seed for an unknown code)."""
+        out = []
+        for row in rows:
+            code = row["region_code"]
+            if code not in self.index:
+                raise ReferenceError(f"{seed}: unknown region_code {code!r}")
+            out.append(self.index[code])
+        return np.array(out, dtype=np.int64)
+
+    def check_served(self, region_of_rows: dict[str, np.ndarray]) -> None:
+        """Every region has a row in each seed (``seed -> region of each row``)."""
+        for region, code in enumerate(self.codes):
+            for seed, column in region_of_rows.items():
+                if region not in set(column.tolist()):
+                    raise ReferenceError(f"{seed}: no row for region {code}")
+
+
 def load_reference(seeds_dir: Path) -> Reference:
     """Read the eight reference seeds from ``seeds_dir`` and check they hang together."""
-    regions = _read(seeds_dir / "ref_regions.csv")
-    region_codes = [r["region_code"] for r in regions]
-    region_index = {code: i for i, code in enumerate(region_codes)}
-
-    def region_of(row: dict[str, str], seed: str) -> int:
-        code = row["region_code"]
-        if code not in region_index:
-            raise ReferenceError(f"{seed}: unknown region_code {code!r}")
-        return region_index[code]
-
+    region_rows = _read(seeds_dir / "ref_regions.csv")
+    regions = _Regions(region_rows)
     areas = _read(seeds_dir / "ref_postcode_areas.csv")
     offences = _read(seeds_dir / "ref_offences.csv")
     courts = _read(seeds_dir / "ref_courts.csv")
@@ -119,33 +136,22 @@ def load_reference(seeds_dir: Path) -> Reference:
     pdus = _read(seeds_dir / "ref_probation_delivery_units.csv")
     reasons = _read(seeds_dir / "ref_movement_reasons.csv")
     disposals = _read(seeds_dir / "ref_disposals.csv")
-
+    served = {
+        "ref_postcode_areas": regions.of(areas, "ref_postcode_areas"),
+        "ref_courts": regions.of(courts, "ref_courts"),
+        "ref_prison_establishments": regions.of(prisons, "ref_prison_establishments"),
+        "ref_probation_delivery_units": regions.of(pdus, "ref_probation_delivery_units"),
+    }
+    regions.check_served(served)
     categories = tuple(dict.fromkeys(r["offence_category"] for r in offences))
     classes = {"INDICTABLE_ONLY": 0, "EITHER_WAY": 1, "SUMMARY": 2}
     # A fixed number of districts per area (not drawn from the user's seed: part of geography).
     area_rng = np.random.default_rng(20190101)
-    area_region = np.array([region_of(r, "ref_postcode_areas") for r in areas], dtype=np.int64)
-    for region in range(len(region_codes)):
-        for seed, column in (
-            ("ref_postcode_areas", area_region),
-            ("ref_courts", [region_of(r, "ref_courts") for r in courts]),
-            (
-                "ref_prison_establishments",
-                [region_of(r, "ref_prison_establishments") for r in prisons],
-            ),
-            (
-                "ref_probation_delivery_units",
-                [region_of(r, "ref_probation_delivery_units") for r in pdus],
-            ),
-        ):
-            if region not in set(np.asarray(column).tolist()):
-                raise ReferenceError(f"{seed}: no row for region {region_codes[region]}")
-
     ref = Reference(
-        region_codes=_strings(region_codes),
-        region_population=np.array([float(r["population"]) for r in regions]),
+        region_codes=_strings(regions.codes),
+        region_population=np.array([float(r["population"]) for r in region_rows]),
         area_codes=_strings([r["postcode_area"] for r in areas]),
-        area_region=area_region,
+        area_region=served["ref_postcode_areas"],
         area_districts=area_rng.integers(6, 30, size=len(areas)),
         offence_codes=_strings([r["offence_code"] for r in offences]),
         offence_category=np.array([categories.index(r["offence_category"]) for r in offences]),
@@ -157,20 +163,16 @@ def load_reference(seeds_dir: Path) -> Reference:
         offence_weight=np.array([float(r["volume_weight"]) for r in offences]),
         court_codes=_strings([r["court_code"] for r in courts]),
         court_is_crown=np.array([r["court_type"] == "CROWN" for r in courts]),
-        court_region=np.array([region_of(r, "ref_courts") for r in courts], dtype=np.int64),
+        court_region=served["ref_courts"],
         court_weight=np.array([float(r["volume_weight"]) for r in courts]),
         establishment_codes=_strings([r["establishment_code"] for r in prisons]),
-        establishment_region=np.array(
-            [region_of(r, "ref_prison_establishments") for r in prisons], dtype=np.int64
-        ),
+        establishment_region=served["ref_prison_establishments"],
         establishment_type=tuple(r["establishment_type"] for r in prisons),
         establishment_opened=np.array(
             [to_days(dt.date.fromisoformat(r["opened_date"])) for r in prisons], dtype=np.int64
         ),
         pdu_codes=_strings([r["pdu_code"] for r in pdus]),
-        pdu_region=np.array(
-            [region_of(r, "ref_probation_delivery_units") for r in pdus], dtype=np.int64
-        ),
+        pdu_region=served["ref_probation_delivery_units"],
         movement_reason_codes=_strings([r["movement_reason_code"] for r in reasons]),
         movement_reason_type=tuple(r["movement_type_code"] for r in reasons),
         disposal_codes=tuple(r["disposal_code"] for r in disposals),

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from derived_tables.generator import engine
+import pyarrow as pa
+
+from derived_tables.generator import engine, noise
 from derived_tables.generator.manifest import Manifest, read_manifest, write_manifest_atomically
 from derived_tables.generator.output import (
     OutputError,
@@ -20,7 +22,7 @@ from derived_tables.generator.output import (
     staged_partitions,
 )
 from derived_tables.generator.reference import load_reference
-from derived_tables.generator.schema import TRUTH_SCHEMA
+from derived_tables.generator.schema import TRUTH_SCHEMA, TableSpec
 from derived_tables.generator.writer import PartitionWriter, TableHook, no_faults
 
 Progress = Callable[[int, int], None]
@@ -47,8 +49,10 @@ def backfill(
     force: bool = False,
     hook: TableHook = no_faults,
     progress: Progress | None = None,
+    noise_profile: str = "default",
 ) -> Summary:
-    """Write the whole history up to ``as_of`` as one partition dated ``as_of``."""
+    """Write the whole history up to ``as_of`` as one partition dated ``as_of``, with the
+    person records' errors of ``noise_profile`` (see :mod:`noise`)."""
     check_writable(data_dir)
     check_writable(truth_dir)
     if not force:
@@ -61,13 +65,15 @@ def backfill(
     truth = TruthWriter(truth_dir, TRUTH_SCHEMA, append=False)
     try:
         with staged_backfill(data_dir, replace=force) as staging:
-            writer = PartitionWriter(staging, as_of, hook)
+            writer = PartitionWriter(staging, as_of, _with_noise(hook, noise_profile, seed))
             try:
                 rows = engine.run(ref, seed, scale, window, writer, truth.write, progress)
             except BaseException:
                 writer.abort()
                 raise
-            manifest = Manifest(seed=seed, scale=scale, as_of=as_of, extraction_dates=[])
+            manifest = Manifest(
+                seed=seed, scale=scale, as_of=as_of, extraction_dates=[], noise=noise_profile
+            )
             manifest.add_partition(as_of, rows, truth.rows)
             write_manifest_atomically(staging, manifest)
         truth.commit()
@@ -96,7 +102,11 @@ def next_day(
     truth = TruthWriter(truth_dir, TRUTH_SCHEMA, append=True)
     try:
         with staged_partitions(data_dir) as staging:
-            writer = PartitionWriter(staging, window.extraction_date, hook)
+            writer = PartitionWriter(
+                staging,
+                window.extraction_date,
+                _with_noise(hook, manifest.noise, manifest.seed),
+            )
             try:
                 rows = engine.run(
                     ref, manifest.seed, manifest.scale, window, writer, truth.write, progress
@@ -120,6 +130,18 @@ def next_day(
         truth.abort()
         raise
     return Summary(window.extraction_date, rows, new_truth, data_dir)
+
+
+def _with_noise(hook: TableHook, profile: str, seed: int) -> TableHook:
+    """``hook`` after the noise of ``profile`` (just ``hook`` for the default profile)."""
+    add_noise = noise.hook(profile, seed)
+    if add_noise is None:
+        return hook
+
+    def noisy(spec: TableSpec, table: pa.Table) -> pa.Table:
+        return hook(spec, add_noise(spec, table))
+
+    return noisy
 
 
 def _remove_tree(path: Path) -> None:

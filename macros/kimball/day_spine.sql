@@ -1,25 +1,27 @@
 {#
-    A portable date spine: one row per day, column `date_day` (DATE), from `start_date` to
+    A portable day spine: one row per day, column `date_day` (DATE), from `start_date` to
     `end_date`, BOTH inclusive (ISO 'YYYY-MM-DD' strings, e.g. the vars date_spine_start and
     date_spine_end). The number of days is worked out at compile time; the rows come from
     cross joins of a ten-row digits table (no generate_series, no dbt_utils) and dbt.dateadd.
-    Dispatched, so an adapter can override it with a native generator.
+    Dispatched, so an adapter can override it with a native generator. Named day_spine, not
+    date_spine, so as not to shadow dbt's own dbt.date_spine(datepart, start_date, end_date),
+    which takes SQL expressions and excludes its end date.
 
-    Example: select date_day from ({{ date_spine('2015-01-01', '2030-12-31') }}) as spine
+    Example: select date_day from ({{ day_spine('2015-01-01', '2030-12-31') }}) as spine
 #}
-{% macro date_spine(start_date, end_date) -%}
-    {{ return(adapter.dispatch('date_spine', 'derived_tables')(start_date, end_date)) }}
+{% macro day_spine(start_date, end_date) -%}
+    {{ return(adapter.dispatch('day_spine', 'derived_tables')(start_date, end_date)) }}
 {%- endmacro %}
 
-{% macro default__date_spine(start_date, end_date) -%}
-    {%- set first_text = date_spine_checked_date(start_date, 'start_date') | trim -%}
-    {%- set last_text = date_spine_checked_date(end_date, 'end_date') | trim -%}
+{% macro default__day_spine(start_date, end_date) -%}
+    {%- set first_text = day_spine_checked_date(start_date, 'start_date') | trim -%}
+    {%- set last_text = day_spine_checked_date(end_date, 'end_date') | trim -%}
     {%- set first_day = modules.datetime.date.fromisoformat(first_text) -%}
     {%- set last_day = modules.datetime.date.fromisoformat(last_text) -%}
     {%- set n_days = (last_day - first_day).days + 1 -%}
     {%- if n_days < 1 -%}
         {{ exceptions.raise_compiler_error(
-            "date_spine: end_date " ~ last_text ~ " is before start_date " ~ first_text) }}
+            "day_spine: end_date " ~ last_text ~ " is before start_date " ~ first_text) }}
     {%- endif -%}
     {#- one digits table per decimal digit of the largest day number -#}
     {%- set n_digits = (n_days - 1) | string | length -%}
@@ -52,18 +54,18 @@
 {%- endmacro %}
 
 {#-
-    The text of an ISO date argument of date_spine, checked. Linters render models with
+    The text of an ISO date argument of day_spine, checked. Linters render models with
     var() stubbed and execute false: there a placeholder date keeps the model renderable
     (dbt itself always has the real vars).
 -#}
-{% macro date_spine_checked_date(value, name) -%}
+{% macro day_spine_checked_date(value, name) -%}
     {%- set text = value | string | trim -%}
     {%- if not execute and not modules.re.match('^[0-9]{4}-', text) -%}
         {%- set text = '2000-01-01' -%}
     {%- endif -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
         {{ exceptions.raise_compiler_error(
-            "date_spine: " ~ name ~ " must be an ISO date 'YYYY-MM-DD', got '" ~ text ~ "'") }}
+            "day_spine: " ~ name ~ " must be an ISO date 'YYYY-MM-DD', got '" ~ text ~ "'") }}
     {%- endif -%}
     {{ text }}
 {%- endmacro %}
