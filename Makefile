@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: help install data build dbt-build docs docs-serve test lint fix bench clean robustness
 .PHONY: lint-sql lint-changed lint-yaml lint-python conventions slim-build ci-build
-.PHONY: pre-commit-install diff
+.PHONY: pre-commit-install diff install-spark test-spark
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install-spark: $(VENV)/.installed-spark  ## Also install Spark (pyspark, dbt-spark) and Java 17
+
+$(VENV)/.installed-spark: $(VENV)/.installed pyproject.toml
+	.ci/install-java
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip check
 	touch $@
 
 data: install  ## Generate curated data (SCALE=1 SEED=42)
@@ -42,6 +50,12 @@ docs-serve: install  ## Serve the catalogue on http://localhost:8080
 
 test: install  ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest tests/python
+
+# The Spark build is not complete yet (docs/spark.md): until it is, the cross-engine test
+# (tests/python/test_cross_engine.py) runs here, not in `make test`, where it is skipped, saying
+# so, because the spark extra is not installed.
+test-spark: install-spark  ## The cross-engine test: marts built on Spark equal DuckDB's
+	$(BIN)/pytest tests/python/test_cross_engine.py
 
 lint: lint-sql lint-yaml lint-python  ## Lint SQL, YAML and Python (the whole project)
 

@@ -13,13 +13,13 @@
       (proved by tests/python/test_pseudonymise.py).
 
     The key is the environment variable DERIVED_PSEUDONYMISATION_KEY. When it is unset or
-    empty a public development default is used (it is written below), on the `dev` and
-    `ci` targets only: any other target fails rather than publish guessable pseudonyms.
+    empty a public development default is used (it is written below), on the `dev`,
+    `ci` and `spark` (the local Spark session) targets only: any other target fails rather than publish guessable pseudonyms.
     The key is a compile-time constant: compiled SQL under target/ holds key material and
     logs/dbt.log the key itself, so treat both as secret after a run with a real key (build
     a published docs site with the variable unset: only the compiled SQL shown changes).
 
-    Engines: duckdb (pure SQL), postgres (pgcrypto's hmac()). Any other adapter fails at
+    Engines: duckdb and spark (pure SQL), postgres (pgcrypto's hmac()). Any other adapter fails at
     compile time: a pseudonymiser must never fall back silently to an unkeyed hash.
 #}
 
@@ -34,7 +34,7 @@
     {%- if not derived_tables.pseudonymisation_key_is_default() -%}
         {{ return(env_var('DERIVED_PSEUDONYMISATION_KEY')) }}
     {%- endif -%}
-    {%- if target.name not in ('dev', 'ci') -%}
+    {%- if target.name not in ('dev', 'ci', 'spark') -%}
         {%- set message -%}
             pseudonymise: DERIVED_PSEUDONYMISATION_KEY is not set (or empty) on
             target '{{ target.name }}'. The development default key is only allowed
@@ -122,6 +122,74 @@
             hex(xor(k::bit, unhex(repeat('36', 64))::bit)::blob) as inner_pad,
             hex(xor(k::bit, unhex(repeat('5c', 64))::bit)::blob) as outer_pad
         from padded
+    {%- endset -%}
+    {%- set row = run_query(pads_query).rows[0] -%}
+    {{ return({'inner': row[0] | lower, 'outer': row[1] | lower}) }}
+{%- endmacro %}
+
+{#-
+    Spark: the same RFC 2104 construction as DuckDB's, with sha2(.., 256) on binary values
+    (it returns lower-case hex) and the padded keys computed once at compile time.
+-#}
+{% macro spark__pseudonymise(value, key_literal) -%}
+    {%- set pads = derived_tables.spark__hmac_sha256_pads(key_literal) -%}
+    case
+        when {{ value }} is null then null
+        else sha2(
+            concat(
+                unhex('{{ pads.outer }}'),
+                unhex(sha2(
+                    concat(unhex('{{ pads.inner }}'), encode({{ value }}, 'UTF-8')),
+                    256
+                ))
+            ),
+            256
+        )
+    end
+{%- endmacro %}
+
+{#- hex(K0 xor ipad) and hex(K0 xor opad), byte by byte; placeholders while parsing. -#}
+{% macro spark__hmac_sha256_pads(key_literal) -%}
+    {%- if not execute -%}
+        {{ return({'inner': '00' * 64, 'outer': '00' * 64}) }}
+    {%- endif -%}
+    {%- set pads_query -%}
+        with
+
+        key_bytes as (
+            select encode({{ key_literal }}, 'UTF-8') as k
+        ),
+
+        block_key as (
+            select
+                rpad(
+                    case
+                        when octet_length(k) > 64 then sha2(k, 256)
+                        else hex(k)
+                    end,
+                    128,
+                    '0'
+                ) as k0_hex
+            from key_bytes
+        ),
+
+        key_byte_values as (
+            select
+                transform(
+                    sequence(0, 63),
+                    i -> cast(conv(substr(k0_hex, 2 * i + 1, 2), 16, 10) as int)
+                ) as k0
+            from block_key
+        )
+
+        select
+            concat_ws('', transform(
+                k0, b -> lpad(hex(b ^ 54), 2, '0')
+            )) as inner_pad,
+            concat_ws('', transform(
+                k0, b -> lpad(hex(b ^ 92), 2, '0')
+            )) as outer_pad
+        from key_byte_values
     {%- endset -%}
     {%- set row = run_query(pads_query).rows[0] -%}
     {{ return({'inner': row[0] | lower, 'outer': row[1] | lower}) }}

@@ -92,6 +92,14 @@
     cast({{ functions[part] }}({{ date_expr }}) as integer)
 {%- endmacro %}
 
+{#- Spark: extract(YEAROFWEEK ..), WEEKOFYEAR, DAYOFWEEK_ISO (1 = Monday). -#}
+{% macro spark__iso_date_part(part, date_expr) -%}
+    {%- set fields = {
+        'iso_year': 'yearofweek', 'iso_week': 'week', 'iso_day_of_week': 'dayofweek_iso'
+    } -%}
+    cast(extract({{ fields[part] }} from {{ date_expr }}) as integer)
+{%- endmacro %}
+
 {#- PostgreSQL, Redshift and most ANSI-leaning engines -#}
 {% macro default__iso_date_part(part, date_expr) -%}
     {%- set fields = {'iso_year': 'isoyear', 'iso_week': 'week', 'iso_day_of_week': 'isodow'} -%}

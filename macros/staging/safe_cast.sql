@@ -10,3 +10,11 @@
 {% macro duckdb__safe_cast(field, type) -%}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
+
+{#-
+    Spark: dbt-spark's spark__safe_cast is a plain CAST, which under ANSI mode (Spark 4's
+    default) fails the query on a malformed value. TRY_CAST gives null, as on DuckDB.
+-#}
+{% macro spark__safe_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

@@ -17,6 +17,11 @@
     )
 {%- endmacro %}
 
+{#- Spark: RLIKE (Java regex) with the pattern anchored. -#}
+{% macro spark__regex_full_match(expression, pattern) -%}
+    ({{ expression }} rlike '^({{ dbt.escape_single_quotes(pattern) }})$')
+{%- endmacro %}
+
 {% macro postgres__regex_full_match(expression, pattern) -%}
     ({{ expression }} ~ '^({{ dbt.escape_single_quotes(pattern) }})$')
 {%- endmacro %}

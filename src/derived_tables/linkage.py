@@ -799,6 +799,53 @@ def link(
     return LinkageRun(result, model, pairs, seconds)
 
 
+def relation_to_arrow(relation: Any) -> pa.Table:
+    """The rows of a dbt Python model's ``dbt.ref()`` as an Arrow table, on any engine.
+
+    dbt-duckdb hands a DuckDB relation (``to_arrow_table``), dbt-spark a Spark DataFrame
+    (``toArrow``, pyspark 4): the one place a Python model differs by engine, dispatched on
+    what dbt passes in rather than on the target's type.
+    """
+    if hasattr(relation, "to_arrow_table"):
+        return relation.to_arrow_table()
+    if hasattr(relation, "toArrow"):
+        return relation.toArrow()
+    raise TypeError(
+        f"cannot read a {type(relation).__name__} as Arrow: expected a DuckDB "
+        "relation or a Spark DataFrame"
+    )
+
+
+def arrow_to_model_result(table: pa.Table, session: Any) -> Any:
+    """What a dbt Python model returns for ``table``, on the engine of ``session``.
+
+    dbt-duckdb writes an Arrow table as it is; dbt-spark wants a Spark DataFrame, made here
+    from the Arrow table by the SparkSession (types kept: string, double, int).
+    """
+    if hasattr(session, "createDataFrame"):
+        return session.createDataFrame(table)
+    return table
+
+
+def link_model(
+    relation: Any,
+    session: Any,
+    *,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+) -> Any:
+    """The body of the dbt Python model ``int_person_records_linked``, on any engine.
+
+    Splink runs on its in-memory DuckDB backend in the process that runs the model (dbt's
+    on DuckDB, Spark's driver on Spark), on an Arrow copy of the person records, so the same
+    records give the same people on every engine (the model is deterministic: see
+    :func:`link_person_records`).
+    """
+    records = relation_to_arrow(relation)
+    linked = link_person_records(records, threads=threads, memory_limit=memory_limit)
+    return arrow_to_model_result(linked, session)
+
+
 # One row per record: its person (the cluster's anchor record), the cluster size and the
 # probability of its best scored link.
 _RESULT_SQL = """

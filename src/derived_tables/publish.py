@@ -832,10 +832,15 @@ def build(
     """
     project = (project_dir or default_project_dir()).resolve()
     profiles = (profiles_dir or project).resolve()
-    paths = WarehousePaths.resolve(project)
     options = DbtOptions(
         project, profiles, select, exclude, full_refresh, vars, target, threads, unit_tests
     )
+    from derived_tables import publish_spark
+
+    if publish_spark.target_type(profiles, project, target) == "spark":
+        publish_spark.build_spark(options, docs)  # the Spark design: see publish_spark.py
+        return
+    paths = WarehousePaths.resolve(project)
     as_of_date, as_of_origin = snapshot.resolve_as_of(as_of.date() if as_of else None)
     started = time.monotonic()
     with build_lock(paths), sigterm_as_exception():
@@ -905,13 +910,24 @@ def build(
 
 
 @click.command("rollback")
+@click.option(
+    "--target",
+    "-t",
+    default=None,
+    help="dbt target whose warehouse to roll back (default: DBT_TARGET, else dev).",
+)
 @PROJECT_OPTIONS[0]
-def rollback(project_dir: Path | None) -> None:
+def rollback(target: str | None, project_dir: Path | None) -> None:
     """Swap the published warehouse with the previous one (run again to undo).
 
     Takes the build lock, so it never races a build.
     """
     project = (project_dir or default_project_dir()).resolve()
+    from derived_tables import publish_spark
+
+    if publish_spark.target_type(project, project, target) == "spark":
+        publish_spark.rollback_spark(project)
+        return
     paths = WarehousePaths.resolve(project)
     with build_lock(paths):
         swap_with_previous(paths)

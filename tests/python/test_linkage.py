@@ -419,6 +419,31 @@ def test_linkage_quality_and_determinism_end_to_end(generated: tuple[Path, Path,
     assert tables[0] == tables[1]
 
 
+def test_link_model_reads_and_returns_each_engines_form(journey_linked: pa.Table) -> None:
+    """The dbt model's body: a DuckDB relation in, Arrow out; a Spark-like session gets its
+    DataFrame built from the same Arrow table, so both engines find the same people."""
+    con = duckdb.connect()
+    records = _table(_journey_records() + _filler(400))
+    con.register("records", records)
+    linked = linkage.link_model(con.table("records"), con)
+    assert isinstance(linked, pa.Table)
+    assert linked.sort_by("record_key").equals(journey_linked.sort_by("record_key"))
+
+    class SparkLikeSession:
+        def createDataFrame(self, table: pa.Table) -> tuple[str, pa.Table]:
+            return ("spark dataframe", table)
+
+    class SparkLikeFrame:
+        def toArrow(self) -> pa.Table:
+            return records
+
+    kind, table = linkage.link_model(SparkLikeFrame(), SparkLikeSession())
+    assert kind == "spark dataframe"
+    assert table.sort_by("record_key").equals(journey_linked.sort_by("record_key"))
+    with pytest.raises(TypeError, match="DuckDB relation or a Spark DataFrame"):
+        linkage.relation_to_arrow(object())
+
+
 # Pairwise quality on the `--noise hard` profile (errors the model was not designed around:
 # swapped names, changed or double-barrelled surnames, initials, missing or decade-off dates
 # of birth, missing or stale postcodes, mistyped PNCs), seed 42 (precision / recall): scale

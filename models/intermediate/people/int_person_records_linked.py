@@ -9,7 +9,9 @@ src/derived_tables/linkage.py, where it is unit-tested and documented; this file
 the data.
 
 Splink runs on its own in-memory DuckDB connection, fed with an Arrow copy of the records,
-so that its working tables never touch the warehouse; dbt writes the returned Arrow table.
+so that its working tables never touch the warehouse; dbt writes the returned table. The same
+code runs on DuckDB and on Spark (link_model reads the records and returns the result in the
+engine's own form: an Arrow table, a Spark DataFrame), so both find the same people.
 It uses DUCKDB_THREADS threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT
 of memory (default 4GB; scale 1 needs about 1GB, scale 10 about 3GB).
 """
@@ -20,11 +22,11 @@ import os
 def model(dbt, session):
     dbt.config(materialized="table")
 
-    from derived_tables.linkage import link_person_records
+    from derived_tables.linkage import link_model
 
-    records = dbt.ref("int_person_records_unioned").to_arrow_table()
-    return link_person_records(
-        records,
+    return link_model(
+        dbt.ref("int_person_records_unioned"),
+        session,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
         memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "4GB"),
     )

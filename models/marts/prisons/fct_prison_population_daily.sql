@@ -467,7 +467,7 @@ final as (
         case
             when operational_capacity > 0
                 then round(
-                    cast(population as double precision)
+                    cast(population as double)
                     / operational_capacity,
                     4
                 )
