@@ -549,7 +549,8 @@ def test_a_model_without_an_owner_fails_the_metadata_score(tmp_path: Path) -> No
     text = config.read_text(encoding="utf-8")
     owner = "      +meta:\n        owner: data-engineering\n"
     assert owner in text
-    config.write_text(text.replace(owner, "", 1), encoding="utf-8")
+    # only the owner goes: the folder's other meta (published, personal_data) stays
+    config.write_text(text.replace(owner, "      +meta:\n", 1), encoding="utf-8")
     completed = run_conventions(project)
     assert completed.returncode != 0, completed.stdout + completed.stderr
     assert "Project conventions: all checks passed." in completed.stdout  # bouncer passed
