@@ -44,6 +44,8 @@ data: install  ## Generate curated data (SCALE=1 SEED=42)
 build: install  ## The main job: generate data, build + test + publish the warehouse, docs
 	$(BIN)/derived generate --scale $(SCALE) --seed $(SEED) --if-missing
 	$(BIN)/derived build --docs
+	$(BIN)/derived linkage report --warehouse warehouse/private/derived_tables.duckdb \
+		--truth data/truth/person_truth.parquet --out target/linkage
 
 docs-serve: install  ## Serve the catalogue on http://localhost:8080
 	$(BIN)/dbt docs serve --port 8080 --no-browser
