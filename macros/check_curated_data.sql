@@ -1,7 +1,7 @@
 {#
     on-run-start guard, before any model is built: stop the run with a clear
     message when no curated data has been generated (instead of failing later
-    on a missing Parquet file deep inside a staging view), and when a curated
+    on a missing Parquet file deep inside a staging model), and when a curated
     partition is dated after the build's as-of date (a wrong clock upstream
     would otherwise move the incremental facts' high-water marks into the
     future), naming the table, the partition and both dates.

@@ -1,5 +1,5 @@
 {#
-    The body of a person-history staging view (stg_<system>__<person>_history):
+    The body of a person-history staging model (stg_<system>__<person>_history):
     every version of a person record of a curated source, one row per natural
     key and `valid_from`, standardised, versioned and flagged. The three
     person sources (Common Platform defendants, NOMIS and nDelius offenders)
