@@ -402,7 +402,9 @@ def write_catalogue(project_dir: Path, candidate: Path) -> None:
     its row counts, the build's test results and the sources' freshness."""
     from derived_tables.catalogue import generate
 
-    # From the project folder, as dbt runs: sources are read by paths relative to it.
+    # From the project folder, as dbt runs. The sources are counted through docs generate's
+    # manifest, whose relations name the pinned snapshot (DERIVED_DATA_DIR), not the live
+    # curated folder: the catalogue describes what was built.
     with contextlib.chdir(project_dir):
         out, lineage = generate(target_path(project_dir), warehouse=candidate)
     _say(f"catalogue: {len(lineage.upstream)} columns traced, lineage and trust pages in {out}")
