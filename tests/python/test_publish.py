@@ -608,6 +608,29 @@ def test_a_partition_landing_during_the_build_waits_for_the_next(
     assert [row[0] for row in _events(_published(built))] == [1, 2, 3, 3]
 
 
+def test_the_catalogue_describes_the_pinned_snapshot_not_the_live_folder(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue step (`--docs`) counts each source's rows after dbt has finished: data
+    landing by then must not be counted, since the warehouse was not built from it."""
+    real_write_catalogue = publish.write_catalogue
+
+    def landing_first(project_dir: Path, candidate: Path) -> None:
+        _write_partition(built, "2025-01-02", [3, 4, 5])
+        real_write_catalogue(project_dir, candidate)
+
+    monkeypatch.setattr(publish, "write_catalogue", landing_first)
+    result = _build(built, "--docs")
+    assert result.exit_code == 0, result.output
+    trust = json.loads((built / "target" / "lineage" / "trust.json").read_text())
+    assert trust["source.tiny.sys.events"]["rows"] == 2  # the pinned partition, not 5
+    assert _events(_published(built)) == [(1, date(2025, 1, 1)), (2, date(2025, 1, 1))]
+    # the manifest the catalogue read names the pinned copy, never the live folder
+    manifest = json.loads((built / "target" / "manifest.json").read_text())
+    relation = manifest["sources"]["source.tiny.sys.events"]["relation_name"]
+    assert str(built / "warehouse" / "private" / "curated") in relation, relation
+
+
 def test_hidden_and_temporary_files_are_never_read(built: Path) -> None:
     """The fault: macOS `._part-0.parquet` and an in-progress hidden folder were globbed."""
     (_partition(built, "2025-01-01") / "._part-0.parquet").write_bytes(b"\x00Mac resource fork")
