@@ -1,27 +1,31 @@
 {#
-    A select list of every column of the relation read, except `columns`
-    (those that are absent are ignored), without knowing the other column
-    names: a source test compares rows "identical but for the partition
-    column" this way. Engine-specific, hence dispatched.
+    The columns of `relation`, except `columns` (compared case-insensitively;
+    absent ones are ignored), as a list of quoted names: a source test can
+    then compare rows "identical but for the partition column" in plain SQL
+    (`select distinct`, `group by` the list) that every engine runs, with no
+    engine-specific "all columns but" syntax and no `group by all`. The names
+    come from the relation itself (`select * ... where 1 = 0`), so a source
+    read in place, whose columns the warehouse does not list, works too. At
+    parse time (nothing executed) the list is empty.
 #}
-{% macro columns_except(columns) -%}
-    {{ return(adapter.dispatch('columns_except', 'derived_tables')(columns)) }}
-{%- endmacro %}
-
-{% macro duckdb__columns_except(columns) -%}
-    {%- if columns | length == 0 -%}
-        *
-    {%- else -%}
-    columns(lambda c: c not in (
-        {%- for column in columns -%}
-            '{{ column }}'{{ ', ' if not loop.last }}
-        {%- endfor -%}
-    ))
+{% macro columns_except(relation, columns) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
     {%- endif -%}
-{%- endmacro %}
-
-{% macro default__columns_except(columns) -%}
-    {{ exceptions.raise_compiler_error(
-        "columns_except: selecting all columns but some is implemented for"
-        ~ " DuckDB only (adapter '" ~ adapter.type() ~ "')") }}
+    {%- set excluded = columns | map('lower') | list -%}
+    {%- set probe -%}
+        select * from {{ relation }} where 1 = 0
+    {%- endset -%}
+    {%- set kept = [] -%}
+    {%- for name in run_query(probe).column_names -%}
+        {%- if name | lower not in excluded -%}
+            {%- do kept.append(adapter.quote(name)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if kept | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "columns_except: " ~ relation ~ " has no column besides "
+            ~ columns | join(', ')) }}
+    {%- endif -%}
+    {{ return(kept) }}
 {%- endmacro %}

@@ -12,14 +12,17 @@ model-level lineage and lists which tests exist. This module adds, in ``<target>
   for every column, the curated source columns it comes from and the whole chain through
   staging and intermediate models (:mod:`derived_tables.lineage`);
 - one page per source table (``source__<source>__<table>.html``): its trust panel (freshness
-  from ``dbt source freshness``, row count, tests) and, for every column, the mart columns it
-  feeds (the reverse lineage);
+  from ``dbt source freshness``, row count, tests, the extraction dates the build read) and,
+  for every column, the mart columns it feeds (the reverse lineage);
 - ``lineage.json`` and ``trust.json``: the same, for machines.
 
 Inputs: the ``manifest.json`` and ``catalog.json`` of ``dbt docs generate``; the
 ``run_results.json`` of the ``dbt build`` that built the warehouse (``derived build --docs``
 keeps it as ``build_run_results.json``); ``sources.json`` of ``dbt source freshness`` when
-it ran; the warehouse itself, opened read-only, for row counts.
+it ran; the warehouse itself, opened read-only, for row counts and for the extraction dates
+each source was built from (``fct_source_extractions``). Nothing reads the curated folder as it
+is now: a source is counted through the manifest's relation, which under ``derived build``
+names the snapshot the build pinned (``warehouse/private/curated/``).
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class Trust:
     tests: list[TestResult] = field(default_factory=list)
     #: source name -> (status, max loaded at, snapshotted at) of `dbt source freshness`.
     freshness: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    #: A source's extraction dates the build read (`fct_source_extractions`), oldest first.
+    extraction_dates: list[str] = field(default_factory=list)
 
     @property
     def test_counts(self) -> Counter[str]:
@@ -110,6 +115,7 @@ class Trust:
             "access": self.access,
             "built_at": self.built_at,
             "rows": self.rows,
+            "extraction_dates": self.extraction_dates,
             "verdict": self.verdict,
             "tests": [test.__dict__ for test in self.tests],
             "freshness": {
@@ -140,6 +146,31 @@ def _count_rows(warehouse: Path | None, relations: dict[str, str]) -> dict[str, 
             except duckdb.Error:
                 counts[uid] = None
     return counts
+
+
+#: The mart that records which curated partitions the build read (snapshot.py pins them).
+EXTRACTIONS_RELATION = "common.fct_source_extractions"
+
+
+def _extraction_dates(warehouse: Path | None) -> dict[tuple[str, str], list[str]]:
+    """(system, table) -> the extraction dates the build read, from the warehouse's
+    fct_source_extractions: what the build pinned, never the curated folder as it is now."""
+    if warehouse is None or not warehouse.exists():
+        return {}
+    import duckdb
+
+    found: dict[tuple[str, str], list[str]] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        try:
+            rows = con.execute(
+                "select source_system, source_table, cast(extraction_date as varchar) "
+                f"from {EXTRACTIONS_RELATION} order by all"
+            ).fetchall()
+        except duckdb.Error:
+            return {}  # a project without it
+    for system, table, day in rows:
+        found.setdefault((system, table), []).append(day)
+    return found
 
 
 def collect_trust(
@@ -192,6 +223,7 @@ def collect_trust(
 
     relations = {uid: node["relation_name"] for uid, node in subjects.items()}
     counts = _count_rows(warehouse, {u: r for u, r in relations.items() if r})
+    extractions = _extraction_dates(warehouse)
     parents = manifest.get("parent_map", {})
 
     trust: dict[str, Trust] = {}
@@ -226,6 +258,9 @@ def collect_trust(
                 tests[uid], key=lambda t: (order.get(t.status, 0), t.column or "", t.name)
             ),
             freshness=dict(sorted(source_freshness.items())),
+            extraction_dates=extractions.get((node.get("schema", ""), node["name"]), [])
+            if uid.startswith("source.")
+            else [],
         )
     return trust
 
@@ -309,6 +344,14 @@ def _trust_panel(trust: Trust, generated_at: str) -> str:
         ("Row count", f'<span id="row-count">{_esc(rows)}</span>'),
         ("Tests", f'<span id="test-summary">{_esc(summary)}</span>'),
     ]
+    if trust.kind == "source":
+        dates = trust.extraction_dates
+        built_from = (
+            f"{len(dates)} extraction(s), {dates[0]} to {dates[-1]}: {', '.join(dates)}"
+            if dates
+            else "not recorded (no fct_source_extractions in the warehouse)"
+        )
+        items.append(("Built from", f'<span id="extraction-dates">{_esc(built_from)}</span>'))
     dl = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in items)
     fresh_rows = "".join(
         f"<tr><td>{_esc(name)}</td><td>{_status(status)}</td>"

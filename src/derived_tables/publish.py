@@ -35,6 +35,9 @@ Analysts never see a half-built or untested warehouse:
    ``*.previous.duckdb`` (through a hard link, so the path never disappears) and each renamed
    with ``os.replace``: atomic, and readers holding the old file open keep reading it.
    ``derived rollback`` swaps the previous files back (run it again to undo the rollback).
+   Upgrading from the one-file layout (the published file held staging and intermediate
+   too), the old file is not deleted: it moves to the private folder as the private previous
+   version and the previous published file is exported from it, so a rollback still works.
 
 The published warehouse is ``warehouse/derived_tables.duckdb`` under the project root, or
 ``DERIVED_WAREHOUSE`` (the path the dev target of profiles.yml uses). dbt's ``target/`` artefacts
@@ -399,7 +402,9 @@ def write_catalogue(project_dir: Path, candidate: Path) -> None:
     its row counts, the build's test results and the sources' freshness."""
     from derived_tables.catalogue import generate
 
-    # From the project folder, as dbt runs: sources are read by paths relative to it.
+    # From the project folder, as dbt runs. The sources are counted through docs generate's
+    # manifest, whose relations name the pinned snapshot (DERIVED_DATA_DIR), not the live
+    # curated folder: the catalogue describes what was built.
     with contextlib.chdir(project_dir):
         out, lineage = generate(target_path(project_dir), warehouse=candidate)
     _say(f"catalogue: {len(lineage.upstream)} columns traced, lineage and trust pages in {out}")
@@ -632,23 +637,62 @@ def relations_in(database: Path) -> set[tuple[str, str]]:
     return {(schema, name) for schema, name in found}
 
 
-def remove_legacy_previous(paths: WarehousePaths) -> None:
+def keep_legacy_previous(paths: WarehousePaths, relations: Sequence[Relation]) -> None:
     """After the first publish of this layout, the previous file is the old published file,
-    which held the private schemas too: delete it rather than keep it for analysts."""
+    which held the private schemas too: it must leave the analysts' folder, but it is the only
+    way back, so it is kept, never deleted. The whole file becomes the private previous
+    version (it was the old build state; the private folder is 0700) and the previous
+    published file is rebuilt from it with only the published relations, so `derived
+    rollback` restores both, as after any build. Nothing moves before the new publish is in
+    place (this runs after it), and the old file is only ever renamed.
+    """
     legacy = paths.previous.exists() and private_relations_in(paths.previous, paths)
-    if legacy:
+    if not legacy:
+        return
+    kept = paths.private_previous
+    if kept.exists():  # a private previous already (a hand-restored file?): keep both
+        kept = kept.with_name(f"{paths.published.stem}.legacy{paths.published.suffix}")
+    work = paths.folder / f"{CANDIDATE_NAME}-upgrade" / paths.published.name
+    reason = ""
+    try:
+        work.parent.mkdir(mode=0o700, exist_ok=True)
         try:
-            paths.previous.unlink()
-            wal(paths.previous).unlink(missing_ok=True)
-        except OSError as error:
-            raise CannotWrite(
-                f"published, but could not remove {paths.previous} ({error.strerror}), which "
-                "holds private relations from an older version: delete it by hand"
-            ) from None
+            copied = export_public(paths.previous, work, relations)
+        except (click.ClickException, duckdb.Error) as error:
+            copied, reason = None, one_line(str(error))
+        paths.private.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(paths.previous, kept)
+        if wal(paths.previous).exists():
+            os.replace(wal(paths.previous), wal(kept))
+        if copied is not None:
+            os.replace(work, paths.previous)
+        fsync_dir(paths.folder)
+        fsync_dir(kept.parent)
+    except OSError as error:
+        raise CannotWrite(
+            f"published, but could not move {paths.previous} ({error.strerror}), which holds "
+            f"private relations from an older version, to {kept}: move it there by hand"
+        ) from None
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)
+    moved = f"{', '.join(legacy[:3])}{', ...' if len(legacy) > 3 else ''}"
+    if copied is None:
         _say(
-            f"removed {paths.previous}: published by an older version, it held relations "
-            f"that are now private ({', '.join(legacy[:3])}, ...); rollback is not possible"
+            f"moved {kept.name} (published by an older version, it held relations that are "
+            f"now private: {moved}) to {kept.parent}; its published relations could not be "
+            f"exported ({reason}), so only the private build file can be rolled back"
         )
+        return
+    rollback_note = (
+        "`derived rollback` restores both"
+        if kept == paths.private_previous
+        else f"roll back by hand from {kept}"
+    )
+    _say(
+        f"kept the previous version, published by an older version with relations that are "
+        f"now private ({moved}): the whole file as {kept}, its {copied} published "
+        f"relation(s) as {paths.previous}; {rollback_note}"
+    )
 
 
 def private_relations_in(database: Path, paths: WarehousePaths) -> list[str]:
@@ -904,7 +948,7 @@ def build(
             left = discard_candidate(paths)
             if left:
                 _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
-        remove_legacy_previous(paths)
+        keep_legacy_previous(paths, relations)
     kept = f"; previous kept as {paths.previous}" if paths.previous.exists() else ""
     _say(f"published {paths.published} in {time.monotonic() - started:.0f}s{kept}")
 

@@ -14,12 +14,16 @@
 ) %}
 
 {%- set columns = as_column_list(key_columns, 'key_columns') %}
+{%- set compared = columns_except(model, partition_columns) %}
 
 with
 
 distinct_rows as (
 
-    select distinct {{ columns_except(partition_columns) }}
+    select distinct
+        {% for column in compared -%}
+        {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
     from {{ model }}
 
 ),

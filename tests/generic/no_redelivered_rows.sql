@@ -7,32 +7,31 @@
     one copy (`deduplicate_latest`). The failure count is the number of
     surplus copies. Fails with one row: `n_redelivered_rows` (distinct rows
     delivered more than once), `n_extra_copies`, `first_partition`,
-    `last_partition`.
+    `last_partition`. Plain SQL (the columns are listed by columns_except),
+    so DuckDB and Spark run the same test.
 #}
 {% test no_redelivered_rows(model, partition_column='extraction_date') %}
 
 {{ config(severity='warn', fail_calc='coalesce(sum(n_extra_copies), 0)') }}
 
+{%- set columns = columns_except(model, [partition_column]) %}
+
 with
-
-delivered as (
-
-    select
-        {{ columns_except([partition_column]) }},
-        {{ partition_column }} as delivered_in
-    from {{ model }}
-
-),
 
 per_row as (
 
     select
-        {{ columns_except(['delivered_in']) }},
-        count(distinct delivered_in) as n_partitions,
-        min(delivered_in) as first_partition,
-        max(delivered_in) as last_partition
-    from delivered
-    group by all
+        {% for column in columns -%}
+        {{ column }},
+        {% endfor -%}
+        count(distinct {{ partition_column }}) as n_partitions,
+        min({{ partition_column }}) as first_partition,
+        max({{ partition_column }}) as last_partition
+    from {{ model }}
+    group by
+        {% for column in columns -%}
+        {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
 
 ),
 

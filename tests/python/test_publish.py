@@ -40,7 +40,9 @@ FILES = {
         flags:
           send_anonymous_usage_stats: false
         vars:
-          files: "{name}/extraction_date=*/[!._]*.parquet"
+          # A naive glob on purpose: the main project's sources skip `.`/`_` names themselves
+          # (test_reliability.py); here the pinned snapshot alone must keep them out.
+          files: "{name}/*/*.parquet"
         models:
           tiny:
             +materialized: table
@@ -606,6 +608,29 @@ def test_a_partition_landing_during_the_build_waits_for_the_next(
     assert [row[0] for row in _events(_published(built))] == [1, 2, 3, 3]
 
 
+def test_the_catalogue_describes_the_pinned_snapshot_not_the_live_folder(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue step (`--docs`) counts each source's rows after dbt has finished: data
+    landing by then must not be counted, since the warehouse was not built from it."""
+    real_write_catalogue = publish.write_catalogue
+
+    def landing_first(project_dir: Path, candidate: Path) -> None:
+        _write_partition(built, "2025-01-02", [3, 4, 5])
+        real_write_catalogue(project_dir, candidate)
+
+    monkeypatch.setattr(publish, "write_catalogue", landing_first)
+    result = _build(built, "--docs")
+    assert result.exit_code == 0, result.output
+    trust = json.loads((built / "target" / "lineage" / "trust.json").read_text())
+    assert trust["source.tiny.sys.events"]["rows"] == 2  # the pinned partition, not 5
+    assert _events(_published(built)) == [(1, date(2025, 1, 1)), (2, date(2025, 1, 1))]
+    # the manifest the catalogue read names the pinned copy, never the live folder
+    manifest = json.loads((built / "target" / "manifest.json").read_text())
+    relation = manifest["sources"]["source.tiny.sys.events"]["relation_name"]
+    assert str(built / "warehouse" / "private" / "curated") in relation, relation
+
+
 def test_hidden_and_temporary_files_are_never_read(built: Path) -> None:
     """The fault: macOS `._part-0.parquet` and an in-progress hidden folder were globbed."""
     (_partition(built, "2025-01-01") / "._part-0.parquet").write_bytes(b"\x00Mac resource fork")
@@ -664,24 +689,29 @@ def test_write_errors_at_publish_end_in_one_line(
     built: Path, monkeypatch: pytest.MonkeyPatch, code: int, advice: str
 ) -> None:
     """The fault: an unwritable warehouse folder at publish ended in a traceback and left the
-    candidate behind. Root may write anywhere, so the error is raised where the OS raises it."""
-    before = _sha256(_published(built)), _sha256(_private(built))
+    candidate behind. Root may write anywhere, so the error is raised where the OS raises it:
+    when the published file is linked to keep it as the previous version (the first write of
+    the publish step into the warehouse folder)."""
+    before = _sha256(_published(built))
     folder = built / "warehouse"
-    real_replace = publish.replace_keeping_previous
+    real_link = os.link
+    refused: list[str] = []
 
-    def failing(new: Path, current: Path, previous: Path) -> None:
-        if current == _published(built):
-            raise OSError(code, os.strerror(code), str(previous) + ".tmp")
-        real_replace(new, current, previous)
+    def link(source: str | Path, target: str | Path, *args: object, **kwargs: object) -> None:
+        if Path(source) == _published(built):
+            refused.append(str(target))
+            raise OSError(code, os.strerror(code), str(target))
+        real_link(source, target, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(publish, "replace_keeping_previous", failing)
+    monkeypatch.setattr(os, "link", link)
     result = _build(built)
-    assert result.exit_code == publish.EXIT_CANNOT_WRITE
+    assert refused, result.output  # the fault was met
+    assert result.exit_code == publish.EXIT_CANNOT_WRITE, result.output
     lines = _error_lines(result)
     assert len(lines) == 1 and "Traceback" not in result.output
-    assert lines[0].startswith(f"Error: cannot write {_previous(built)}.tmp: {os.strerror(code)}")
+    assert lines[0].startswith(f"Error: cannot write {refused[0]}: {os.strerror(code)}")
     assert advice.format(folder=folder) in lines[0] and str(_published(built)) in lines[0]
-    assert _sha256(_published(built)) == before[0]
+    assert _sha256(_published(built)) == before
     assert _candidates(built) == []
 
 
@@ -699,13 +729,29 @@ def test_a_read_only_warehouse_folder_ends_in_one_line(built: Path) -> None:
     assert _sha256(_published(built)) == before and _candidates(built) == []
 
 
-def test_a_previous_file_of_the_old_layout_is_removed(built: Path) -> None:
-    """Upgrading: the old published file held everything (private relations included); once
-    replaced it must not stay behind as the previous version analysts can attach."""
+def test_upgrading_from_the_old_layout_keeps_a_rollback(built: Path) -> None:
+    """Upgrading: the old published file held everything (private relations included). The
+    fault: the first build of the new layout deleted it, so there was no way back. It must
+    leave the analysts' folder, yet be kept: the whole file as the private previous version,
+    its published relations as the previous published file, so `derived rollback` works."""
     shutil.copy2(_private(built), _published(built))  # the old layout: one file for all
     shutil.rmtree(built / "warehouse" / "private")
+    old = _sha256(_published(built))
     result = _build(built)
     assert result.exit_code == 0, result.output
-    assert "relations that are now private (main.private_people" in result.output
-    assert not _previous(built).exists()
+    assert "relations that are now private (main.private_people)" in result.output
+    assert "`derived rollback` restores both" in result.output
     assert _runs(_published(built)) == [0]  # no private state yet: built from scratch
+    assert _sha256(_private_previous(built)) == old  # kept whole, byte for byte, privately
+    assert _runs(_previous(built)) == [1, 2]  # the old version's published relations
+    analysts = sorted((built / "warehouse").glob("*.duckdb"))
+    assert analysts == [_published(built), _previous(built)]
+    assert not any(b"SECRET-" in path.read_bytes() for path in analysts)
+    assert _candidates(built) == []
+
+    assert _run(rollback, built).exit_code == 0
+    assert _runs(_published(built)) == [1, 2] and _sha256(_private(built)) == old
+    with pytest.raises(duckdb.CatalogException):
+        _query(_published(built), "select * from main.private_people")
+    assert _build(built).exit_code == 0  # and builds on from the old state
+    assert _runs(_published(built)) == [0, 1, 2]

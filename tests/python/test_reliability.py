@@ -6,14 +6,17 @@ Each test plays a fault the way it really happens, on a copy of the tiny build:
   marked `meta: {published: true}` (publish.export_public). The published file that export
   writes from the tiny build is scanned, every column of every relation, for the raw
   identifiers found in the curated data (names, PNC numbers, postcodes, prison numbers, CRNs,
-  defendant, donor and attorney ids); the same scan of the private build file must find them
-  (so the scan can fail).
+  defendant, donor and attorney ids, case URNs) and for the exact dates of birth; the same
+  scan of the private build file must find them (so the scan can fail).
 - **A future-dated partition** (a wrong clock upstream) is refused before any model builds;
   loaded anyway (a wrong as-of) and then withdrawn, it leaves the incremental facts'
   high-water mark in the future: the next incremental run must stop, saying to rebuild with
   `--full-refresh`, instead of silently skipping later rows; the full refresh then succeeds.
 - **What the warehouse was built from**: `fct_source_extractions` lists exactly the curated
   partitions read.
+- **An exact re-delivery** is counted by `no_redelivered_rows` (warn), not refused as a
+  conflict; **hidden and temporary files** beside the curated data are not read by the
+  sources' globs (a plain `dbt` run, without the pinned snapshot).
 
 The write-audit-publish flow itself (partitions landing during a build, hidden files, failures
 at publish) is tested on a tiny throw-away project in test_publish.py.
@@ -23,14 +26,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import TinyProject
+from conftest import TinyCatalogue, TinyProject
 from derived_tables import publish
+from derived_tables.lineage import page_name
 
 pytestmark = pytest.mark.slow
 
@@ -38,24 +43,32 @@ pytestmark = pytest.mark.slow
 MIN_VALUE_LENGTH = 4
 
 
-def _raw_identifiers(tiny: TinyProject, manifest: dict) -> list[tuple[str, str]]:
-    """(value, where) of every raw personal identifier in the curated data: every text column
-    a source YAML tags `personal_data: true`. Dates of birth are left out: a date alone
-    identifies no one, and dates fill every fact (they are coarsened before the marts, which
-    test_personal_data.py checks on the manifest)."""
+#: Raw identifiers the source YAML does not tag `personal_data` (they are not about the person
+#: alone) but which name someone all the same: an attorney's id, and the case URN that court
+#: lists print beside the defendant's name.
+UNTAGGED_IDENTIFIERS = {
+    ("sirius", "attorneys", "attorney_id"),
+    ("common_platform", "cases", "case_urn"),
+}
+
+
+def _curated_values(
+    tiny: TinyProject, manifest: dict, wanted: Callable[[str, str, str, dict], bool]
+) -> list[tuple[str, str]]:
+    """(value as text, where) of every distinct value of the curated columns `wanted` picks
+    (called with source name, table, column and the column's manifest entry)."""
     found: dict[str, str] = {}
     with duckdb.connect() as con:
         for source in manifest["sources"].values():
             files = tiny.data_dir / source["schema"] / source["name"]
-            personal = [
+            columns = [
                 name
                 for name, column in source["columns"].items()
-                if (column.get("meta") or {}).get("personal_data")
-                and (column.get("data_type") or "").lower() == "varchar"
+                if wanted(source["source_name"], source["name"], name, column)
             ]
-            if not personal or not files.is_dir():
+            if not columns or not files.is_dir():
                 continue
-            for column in personal:
+            for column in columns:
                 rows = con.execute(
                     f"select distinct trim(cast({column} as varchar)) from read_parquet("
                     f"'{files}/extraction_date=*/[!._]*.parquet', union_by_name = true) "
@@ -66,28 +79,71 @@ def _raw_identifiers(tiny: TinyProject, manifest: dict) -> list[tuple[str, str]]
     return sorted(found.items())
 
 
+def _is_personal(column: dict) -> bool:
+    return bool((column.get("meta") or {}).get("personal_data"))
+
+
+def _raw_identifiers(tiny: TinyProject, manifest: dict) -> list[tuple[str, str]]:
+    """Every raw text identifier in the curated data: every text column a source YAML tags
+    `personal_data: true` (names, PNC numbers, postcodes, prison numbers, CRNs, defendant and
+    donor ids) and the UNTAGGED_IDENTIFIERS."""
+    return _curated_values(
+        tiny,
+        manifest,
+        lambda source, table, name, column: (
+            (_is_personal(column) and (column.get("data_type") or "").lower() == "varchar")
+            or (source, table, name) in UNTAGGED_IDENTIFIERS
+        ),
+    )
+
+
+def _raw_dates_of_birth(tiny: TinyProject, manifest: dict) -> list[tuple[str, str]]:
+    """Every exact date of birth in the curated data (`YYYY-MM-DD`): the date columns a source
+    YAML tags `personal_data: true`. The marts may hold only the year of birth and age bands;
+    the curated dates of birth (1918 to 2010 in the tiny data) never meet an event date
+    (2016 onwards), so one in a published column is a leak, unless the reference data has it
+    too (an establishment opened on 1985-01-01)."""
+    return _curated_values(
+        tiny,
+        manifest,
+        lambda source, table, name, column: (
+            _is_personal(column) and (column.get("data_type") or "").lower() == "date"
+        ),
+    )
+
+
 #: Relations built from no curated data (the seeds, the calendar): a curated value that is also
 #: one of theirs (a surname that is a place, `Sutton`; a first name that is a month, `June`)
 #: is not evidence of a leak.
 NOT_FROM_CURATED = "schema_name = 'reference' or (schema_name, table_name) = ('common', 'dim_date')"
 
 
-def _reference_values(database: Path) -> set[str]:
+def _reference_values(
+    database: Path, data_type: str = "VARCHAR", where: str = NOT_FROM_CURATED
+) -> set[str]:
+    """Every value, as text, of the `data_type` columns of the relations `where` selects."""
     values: set[str] = set()
     with duckdb.connect(str(database), read_only=True) as con:
         columns = con.execute(
             "select schema_name, table_name, column_name from duckdb_columns() "
-            f"where database_name = current_database() and ({NOT_FROM_CURATED}) "
-            "and data_type = 'VARCHAR'"
+            f"where database_name = current_database() and ({where}) "
+            f"and data_type = '{data_type}'"
         ).fetchall()
         for schema, table, column in columns:
-            rows = con.execute(f'select distinct trim("{column}") from "{schema}"."{table}"')
+            rows = con.execute(
+                f'select distinct trim(cast("{column}" as varchar)) from "{schema}"."{table}"'
+            )
             values.update(value for (value,) in rows.fetchall() if value is not None)
     return values
 
 
-def _scan(database: Path, identifiers: list[tuple[str, str]]) -> list[str]:
-    """Every (relation, column) of `database` holding one of `identifiers`, with an example."""
+#: The calendar: every date since 2000 by construction, so it holds dates of birth too.
+CALENDAR = "(schema_name, table_name) = ('common', 'dim_date')"
+
+
+def _scan(database: Path, identifiers: list[tuple[str, str]], skip: str = "false") -> list[str]:
+    """Every (relation, column) of `database` holding one of `identifiers`, with an example;
+    relations matching the SQL predicate `skip` (on schema_name, table_name) are left out."""
     hits = []
     with duckdb.connect(str(database), read_only=True) as con:
         con.execute("create temp table raw_identifiers (value varchar, found_in varchar)")
@@ -95,7 +151,8 @@ def _scan(database: Path, identifiers: list[tuple[str, str]]) -> list[str]:
         columns = con.execute(
             "select schema_name, table_name, column_name from duckdb_columns() "
             "where database_name = current_database() and schema_name != 'pg_catalog' "
-            "and table_name not in (select view_name from duckdb_views() where internal)"
+            "and table_name not in (select view_name from duckdb_views() where internal) "
+            f"and not ({skip})"
         ).fetchall()
         for schema, table, column in columns:
             try:
@@ -158,6 +215,27 @@ def test_no_raw_identifier_in_any_column_of_the_published_file(
     assert _scan(published, identifiers) == []
 
 
+def test_no_raw_date_of_birth_in_any_column_of_the_published_file(
+    tiny_project: TinyProject, published: Path
+) -> None:
+    """Dates of birth in clear (`int_person_records_unioned`) were published too. Every column
+    of every relation but the calendar is scanned, dates and text alike (a date of birth
+    cast to text is still one)."""
+    manifest = tiny_project.build.manifest if tiny_project.build else {}
+    found = _raw_dates_of_birth(tiny_project, manifest)
+    assert len(found) > 1000, "too few dates of birth found in the curated data"
+    assert all(len(value) == len("1970-01-01") for value, _ in found)
+    reference = _reference_values(published, "DATE", "schema_name = 'reference'")
+    dates_of_birth = [(value, where) for value, where in found if value not in reference]
+    assert len(found) - len(dates_of_birth) < len(found) / 100  # a handful, not a blind spot
+    private_hits = _scan(tiny_project.warehouse, dates_of_birth, skip=CALENDAR)
+    assert any(
+        hit.startswith("intermediate.int_person_records_unioned.date_of_birth:")
+        for hit in private_hits
+    ), private_hits
+    assert _scan(published, dates_of_birth, skip=CALENDAR) == []
+
+
 def test_source_extractions_lists_the_partitions_read(tiny_project: TinyProject) -> None:
     on_disk = sorted(
         (system.name, table.name, folder.name.split("=", 1)[1])
@@ -173,6 +251,33 @@ def test_source_extractions_lists_the_partitions_read(tiny_project: TinyProject)
             "from common.fct_source_extractions order by all"
         ).fetchall()
     assert recorded == on_disk and len(on_disk) >= 16  # every curated table at least once
+
+
+def test_the_catalogue_shows_the_extraction_dates_each_source_was_built_from(
+    tiny_project: TinyProject, tiny_catalogue: TinyCatalogue
+) -> None:
+    """Each source's trust page says which extraction dates the build read, from the
+    warehouse's fct_source_extractions (what was pinned), not from the curated folder."""
+    with tiny_project.connect() as con:
+        rows = con.execute(
+            "select source_system, source_table, cast(extraction_date as varchar) "
+            "from common.fct_source_extractions order by all"
+        ).fetchall()
+    recorded: dict[str, list[str]] = {}
+    for system, table, day in rows:
+        recorded.setdefault(f"source.derived_tables.{system}.{table}", []).append(day)
+    trust = json.loads((tiny_catalogue.folder / "trust.json").read_text(encoding="utf-8"))
+    shown = {
+        uid: entry["extraction_dates"] for uid, entry in trust.items() if entry["kind"] == "source"
+    }
+    assert len(recorded) >= 16 and shown == recorded
+    uid = "source.derived_tables.common_platform.hearings"
+    page = (tiny_catalogue.folder / page_name(uid)).read_text(encoding="utf-8")
+    assert f"{len(recorded[uid])} extraction(s), {recorded[uid][0]} to" in page
+
+
+#: The date a wrong clock upstream gives a partition.
+FUTURE = "2030-01-01"
 
 
 def _redate(partition: Path, to: str) -> Path:
@@ -259,3 +364,90 @@ def test_an_exact_redelivery_is_recognised_not_called_a_conflict(
         if row["unique_id"].split(".")[2] in redelivered
     ]
     assert failures == n_rows  # every re-sent row counted once as a surplus copy
+
+
+def test_hidden_and_temporary_files_beside_the_curated_data_are_never_read(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """The fault: a macOS `._part-0.parquet` beside a partition file and a hidden
+    `.extraction_date=...inprogress/` folder were globbed by the sources, and the build failed
+    on them. Here dbt reads the curated folder directly (a plain `dbt build`, no snapshot), so
+    the sources' own globs are what is tested."""
+    work = tiny_project.copy_to(tmp_path / "work", warehouse=True)
+    hearings = work.data_dir / "common_platform" / "hearings"
+    latest = max(hearings.glob("extraction_date=*"))
+    (latest / "._part-0.parquet").write_bytes(b"\x00\x05\x16\x07Mac OS X resource fork")
+    (latest / "_SUCCESS").write_bytes(b"")
+    in_progress = hearings / f".{latest.name}.inprogress"
+    in_progress.mkdir()
+    (in_progress / "part-0.parquet").write_bytes(b"half a parquet file")
+    temporary = hearings / "_temporary"
+    temporary.mkdir()
+    (temporary / "part-0.parquet").write_bytes(b"not yet a parquet file")
+    with duckdb.connect() as con:
+        ((n_rows,),) = con.execute(
+            f"select count(*) from read_parquet('{hearings}/extraction_date=*/part-*.parquet')"
+        ).fetchall()
+
+    tested = work.dbt("test", "--select", "source:common_platform.hearings")
+    assert tested.result.ok, tested.result.describe()
+    assert tested.statuses(), "no source test ran"
+    with duckdb.connect() as con:
+        relation = tiny_project.build.manifest["sources"][  # type: ignore[index,union-attr]
+            "source.derived_tables.common_platform.hearings"
+        ]["relation_name"].replace(str(tiny_project.data_dir), str(work.data_dir))
+        ((read,),) = con.execute(f"select count(*) from {relation}").fetchall()
+    assert read == n_rows  # every real row, and nothing else
+
+
+def test_withdrawn_future_partition_cannot_poison_the_periodic_snapshots(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """The fault, on the periodic snapshots: a future-dated NOMIS and Delius partition,
+    loaded once (a wrong as-of), stored days up to 2030 in fct_prison_population_daily and
+    fct_probation_caseload_monthly; once withdrawn, their next recompute window starts after
+    those days, so later corrections are silently skipped while the future days stay. The
+    next incremental build must stop (the model's own guard, check_high_water_mark) or fail
+    its audit (the `<model>_<column>_not_after_as_of` data test, whose description says to
+    rebuild with --full-refresh), so nothing is published."""
+    work = tiny_project.copy_to(tmp_path / "work")
+    future = [
+        _redate(max((work.data_dir / "nomis" / "movements").glob("extraction_date=*")), FUTURE),
+        _redate(max((work.data_dir / "delius" / "events").glob("extraction_date=*")), FUTURE),
+    ]
+    selection = (
+        "--select",
+        "path:models/staging/nomis",
+        "path:models/staging/delius",
+        "int_nomis_extracts_summarised",
+        "int_custody_stays_derived",
+        "int_delius_extracts_summarised",
+        "int_supervision_periods_derived",
+        "fct_prison_population_daily",
+        "fct_probation_caseload_monthly",
+        "--exclude",
+        "resource_type:unit_test",
+    )
+    wrong_clock = replace(work, env={**work.env, "DERIVED_AS_OF": "2031-01-01"})
+    accepted = wrong_clock.dbt("run", *selection)
+    assert accepted.result.ok, accepted.result.describe()
+    with duckdb.connect(str(work.warehouse), read_only=True) as con:
+        stored = con.execute(
+            "select (select max(population_date) from prisons.fct_prison_population_daily), "
+            "(select max(snapshot_date) from probation.fct_probation_caseload_monthly)"
+        ).fetchone()
+    assert stored is not None and [str(day) for day in stored] == [FUTURE, FUTURE]
+
+    for folder in future:
+        shutil.rmtree(folder)  # withdrawn upstream
+    built = work.dbt("build", *selection)
+    statuses = {uid.split(".")[2]: status for uid, status in built.statuses().items()}
+    output = " ".join(built.result.output.split())
+    assert not built.result.ok, output[-2000:]
+    for model, column in (
+        ("fct_prison_population_daily", "population_date"),
+        ("fct_probation_caseload_monthly", "snapshot_date"),
+    ):
+        stopped = statuses.get(model) == "error" and "--full-refresh" in output
+        audited = statuses.get(f"{model}_{column}_not_after_as_of") == "fail"
+        assert stopped or audited, (model, statuses)
