@@ -19,7 +19,7 @@ with
 
 distinct_rows as (
 
-    select distinct {{ columns_except(partition_columns) }}
+    select distinct {{ columns_except(partition_columns, model) }}
     from {{ model }}
 
 ),

@@ -18,7 +18,7 @@ with
 delivered as (
 
     select
-        {{ columns_except([partition_column]) }},
+        {{ columns_except([partition_column], model) }},
         {{ partition_column }} as delivered_in
     from {{ model }}
 
