@@ -13,8 +13,10 @@ manifest objects:
 - ``check_staging_model_named_for_its_folder``: a staging model in
   ``models/staging/S/`` is named ``stg_S__...`` (or ``base_S__...``);
 - ``check_exposure_depends_only_on_marts``: exposures read marts only;
-- ``check_model_properties_file_named_for_folder``: a model is described in
-  ``_<folder>__models.yml`` beside it;
+- ``check_model_properties_file_named_for_folder``: a staging model is
+  described in ``_<folder>__models.yml`` beside it; an intermediate model or
+  mart in its own ``<model>.yml`` beside its SQL (one file per model: its
+  description, columns, tests and unit tests in one short file);
 - ``check_model_with_on_its_own_line``: ``with`` stands alone on its line;
 - ``check_source_freshness_has_loaded_at_field``: a source table with
   freshness thresholds also says which column holds the load time;
@@ -164,10 +166,22 @@ def check_exposure_depends_only_on_marts(
         )
 
 
+# Layers whose models each have their own properties file, `<model>.yml`.
+ONE_FILE_PER_MODEL_DIRS = ("models/intermediate", "models/marts")
+
+
 def check_model_properties_file_named_for_folder(model: Any) -> None:
-    """A model is described in ``_<folder>__models.yml`` in its own folder."""
-    folder = _path(model).parent
-    expected = folder / f"_{folder.name}__models.yml"
+    """A model's properties file sits beside it, named for its folder or itself.
+
+    Staging models share ``_<folder>__models.yml`` (one per source, short
+    entries); intermediate models and marts each have their own ``<model>.yml``
+    beside the SQL, as long entries with unit tests are easier to carry on one
+    file per model.
+    """
+    path = _path(model)
+    folder = path.parent
+    own_file = any(PurePosixPath(d) in path.parents for d in ONE_FILE_PER_MODEL_DIRS)
+    expected = folder / (f"{model.name}.yml" if own_file else f"_{folder.name}__models.yml")
     patch_path = str(getattr(model, "patch_path", None) or "")
     if not patch_path:
         fail(f"`{model.name}` is not described in a properties file: add it to `{expected}`.")

@@ -17,6 +17,7 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -63,6 +64,19 @@ def model_sql(*reads: str) -> str:
     )
     final = "final as (\n    select * from input_0\n)\n\nselect * from final\n"
     return f"with\n\n{imports},\n\n{final}"
+
+
+def one_file_per_model(folder: str, models: str) -> dict[str, str]:
+    """Properties of intermediate models and marts: one `<model>.yml` per model in `folder`.
+
+    `models` is the text of a YAML list of model properties (`- name: ...`).
+    """
+    return {
+        f"{folder}/{model['name']}.yml": yaml.safe_dump(
+            {"version": 2, "models": [model]}, sort_keys=False
+        )
+        for model in yaml.safe_load(models)
+    }
 
 
 def properties(name: str, key: str = "id", tests: str = "[unique, not_null]") -> str:
@@ -248,11 +262,14 @@ PROJECT = {
     "models/intermediate/prisons/int_movements_sourced.sql": model_sql(
         "source('nomis', 'movements')"
     ),
+    # Described in the folder's shared file: the layout of staging, not of intermediate models.
     "models/intermediate/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
-    + dedent(properties("int_movements_sourced"))
-    + dedent(GOOD_EXTRACTS)
-    + dedent(
-        """
+    + dedent(properties("int_movements_sourced")),
+    **one_file_per_model(
+        "models/intermediate/prisons",
+        dedent(GOOD_EXTRACTS)
+        + dedent(
+            """
   - name: int_establishments_versioned
     description: Establishment versions.
     data_tests:
@@ -270,6 +287,7 @@ PROJECT = {
         description: The key.
         data_tests: [unique, not_null]
 """
+        ),
     ),
     "models/marts/prisons/fct_prison_movements.sql": model_sql("ref('stg_nomis__movements')"),
     "models/marts/prisons/dim_establishment.sql": model_sql("ref('stg_nomis__bookings')"),
@@ -312,10 +330,11 @@ PROJECT = {
     "models/marts/prisons/fct_prison_admissions.sql": model_sql("ref('stg_nomis__movements')"),
     "models/marts/_marts__models.yml": "version: 2\nmodels:\n"
     + dedent(properties("fct_prison_admissions")),
-    "models/marts/prisons/_prisons__models.yml": "version: 2\nmodels:\n"
-    + dedent(GOOD_MARTS)
-    + dedent(
-        """
+    **one_file_per_model(
+        "models/marts/prisons",
+        dedent(GOOD_MARTS)
+        + dedent(
+            """
   - name: fct_prison_discharges
     description: One row per discharge.
     config: {contract: {enforced: true}}
@@ -339,11 +358,12 @@ PROJECT = {
                 min_value: "cast('1900-01-01' as date)"
                 max_value: current_date
 """
-    )
-    + dedent(properties("fct_prison_receptions"))
-    + dedent(properties("prison_movement_summary"))
-    + dedent(properties("fct_prison_releases"))
-    + '- name: fct_prison_transfers\n  description: ""\n',
+        )
+        + dedent(properties("fct_prison_receptions"))
+        + dedent(properties("prison_movement_summary"))
+        + dedent(properties("fct_prison_releases"))
+        + '- name: fct_prison_transfers\n  description: ""\n',
+    ),
     # A singular test measuring against the machine's clock.
     "tests/marts/prisons/assert_prison_movements_not_in_future.sql": """
         select *
@@ -382,6 +402,7 @@ EXPECTED = {
     ("check_model_does_not_use_cartesian_join", "fct_prison_releases"),
     ("check_model_with_on_its_own_line", "fct_prison_releases"),
     ("check_model_properties_file_named_for_folder", "fct_prison_admissions"),
+    ("check_model_properties_file_named_for_folder", "int_movements_sourced"),
     ("check_model_has_contracts_enforced", "fct_prison_transfers"),
     ("check_model_columns_have_types", "fct_prison_discharges"),
     ("check_model_column_description_populated", "fct_prison_discharges"),
@@ -513,10 +534,8 @@ def good_project_files() -> dict[str, str]:
     good["models/staging/nomis/_nomis__models.yml"] = (
         "version: 2\nmodels:\n" + dedent(properties("stg_nomis__movements")) + dedent(GOOD_BOOKINGS)
     )
-    good["models/intermediate/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(
-        GOOD_EXTRACTS
-    )
-    good["models/marts/prisons/_prisons__models.yml"] = "version: 2\nmodels:\n" + dedent(GOOD_MARTS)
+    good |= one_file_per_model("models/intermediate/prisons", dedent(GOOD_EXTRACTS))
+    good |= one_file_per_model("models/marts/prisons", dedent(GOOD_MARTS))
     good["models/marts/_exposures.yml"] = """
         version: 2
         exposures:
