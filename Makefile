@@ -70,11 +70,13 @@ parse-athena: install-athena  ## dbt parse --target athena (no AWS needed; CI ru
 	DERIVED_PSEUDONYMISATION_KEY=parse-only-placeholder \
 	$(BIN)/dbt parse --target athena --target-path target/athena --log-path logs/athena
 
-# The Spark build is not complete yet (docs/spark.md): until it is, the cross-engine test
-# (tests/python/test_cross_engine.py) runs here, not in `make test`, where it is skipped, saying
-# so, because the spark extra is not installed.
+# The Spark tests (tests/python/test_cross_engine.py, test_splink_spark_backend.py) run here,
+# not in `make test`, where they are skipped, saying so, because the spark extra is not
+# installed: every model builds on Spark, but not every data test has run there yet and the
+# whole-project Spark build has not been timed on an idle machine (docs/spark.md).
+# DERIVED_SPARK_EQUALITY_SELECT=marts compares every mart (about 25 min under load).
 test-spark: install-spark  ## The cross-engine test: marts built on Spark equal DuckDB's
-	$(BIN)/pytest tests/python/test_cross_engine.py
+	$(BIN)/pytest tests/python/test_cross_engine.py tests/python/test_splink_spark_backend.py
 
 lint: lint-sql lint-yaml lint-python  ## Lint SQL, YAML and Python (the whole project)
 
