@@ -44,6 +44,11 @@ data: install  ## Generate curated data (SCALE=1 SEED=42)
 build: install  ## The main job: generate data, build + test + publish the warehouse, docs
 	$(BIN)/derived generate --scale $(SCALE) --seed $(SEED) --if-missing
 	$(BIN)/derived build --docs
+	@# the linkage report (linked from the catalogue) needs the generator's truth file
+	if [ -f data/truth/person_truth.parquet ]; then \
+		$(BIN)/derived linkage report --warehouse warehouse/private/derived_tables.duckdb \
+			--truth data/truth/person_truth.parquet --out target/linkage; \
+	else echo "no data/truth/person_truth.parquet: no linkage report"; fi
 
 docs-serve: install  ## Serve the catalogue on http://localhost:8080
 	$(BIN)/dbt docs serve --port 8080 --no-browser

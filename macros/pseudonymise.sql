@@ -80,7 +80,7 @@
     bit strings) and inlined as hex constants, so a row costs two sha256 calls.
 #}
 {% macro duckdb__pseudonymise(value, key_literal) -%}
-    {%- set pads = derived_tables.duckdb__hmac_sha256_pads(key_literal) -%}
+    {%- set pads = derived_tables.hmac_sha256_pads(key_literal) -%}
     case
         when {{ value }} is null then null
         else sha256(
@@ -92,11 +92,24 @@
     end
 {%- endmacro %}
 
-{#- hex(K0 xor ipad) and hex(K0 xor opad); placeholders while parsing. -#}
-{% macro duckdb__hmac_sha256_pads(key_literal) -%}
+{#-
+    hex(K0 xor ipad) and hex(K0 xor opad) of the key, lower case, computed once at compile
+    time by the engine's query (hmac_sha256_pads_query, dispatched); placeholders while
+    parsing.
+-#}
+{% macro hmac_sha256_pads(key_literal) -%}
     {%- if not execute -%}
         {{ return({'inner': '00' * 64, 'outer': '00' * 64}) }}
     {%- endif -%}
+    {%- set pads_query = adapter.dispatch(
+        'hmac_sha256_pads_query', 'derived_tables'
+    )(key_literal) -%}
+    {%- set row = run_query(pads_query).rows[0] -%}
+    {{ return({'inner': row[0] | lower, 'outer': row[1] | lower}) }}
+{%- endmacro %}
+
+{#- DuckDB: the XOR of bit strings. -#}
+{% macro duckdb__hmac_sha256_pads_query(key_literal) -%}
     {%- set pads_query -%}
         with
 
@@ -123,8 +136,7 @@
             hex(xor(k::bit, unhex(repeat('5c', 64))::bit)::blob) as outer_pad
         from padded
     {%- endset -%}
-    {%- set row = run_query(pads_query).rows[0] -%}
-    {{ return({'inner': row[0] | lower, 'outer': row[1] | lower}) }}
+    {{ return(pads_query) }}
 {%- endmacro %}
 
 {#-
@@ -132,7 +144,7 @@
     (it returns lower-case hex) and the padded keys computed once at compile time.
 -#}
 {% macro spark__pseudonymise(value, key_literal) -%}
-    {%- set pads = derived_tables.spark__hmac_sha256_pads(key_literal) -%}
+    {%- set pads = derived_tables.hmac_sha256_pads(key_literal) -%}
     case
         when {{ value }} is null then null
         else sha2(
@@ -148,11 +160,8 @@
     end
 {%- endmacro %}
 
-{#- hex(K0 xor ipad) and hex(K0 xor opad), byte by byte; placeholders while parsing. -#}
-{% macro spark__hmac_sha256_pads(key_literal) -%}
-    {%- if not execute -%}
-        {{ return({'inner': '00' * 64, 'outer': '00' * 64}) }}
-    {%- endif -%}
+{#- Spark: byte by byte (each of the 64 key bytes xor 0x36 / 0x5c). -#}
+{% macro spark__hmac_sha256_pads_query(key_literal) -%}
     {%- set pads_query -%}
         with
 
@@ -191,8 +200,7 @@
             )) as outer_pad
         from key_byte_values
     {%- endset -%}
-    {%- set row = run_query(pads_query).rows[0] -%}
-    {{ return({'inner': row[0] | lower, 'outer': row[1] | lower}) }}
+    {{ return(pads_query) }}
 {%- endmacro %}
 
 {#- Athena (Trino): hmac_sha256 is built in; lower-case hex as on DuckDB. -#}

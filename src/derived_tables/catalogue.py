@@ -45,6 +45,10 @@ from derived_tables.lineage import (
 from derived_tables.publish import BUILD_RESULTS
 
 PAGES_DIR = "lineage"
+#: Where `derived linkage report` writes the person linkage report (beside dbt docs, so that
+#: `make docs-serve` serves it); the catalogue's index links to it.
+LINKAGE_REPORT_DIR = "linkage"
+LINKAGE_REPORT = f"{LINKAGE_REPORT_DIR}/linkage_report.html"
 FRESHNESS_RESULTS = "sources.json"
 #: Test statuses in the order a reader should see them (worst first).
 STATUS_ORDER = ("error", "fail", "warn", "skipped", "not run", "pass")
@@ -451,7 +455,38 @@ def _first_paragraph(node: dict[str, Any]) -> str:
     return " ".join((node.get("description") or "").strip().split("\n\n")[0].split())
 
 
-def _index_page(trust: dict[str, Trust], lineage: ColumnLineage, generated_at: str) -> str:
+def _linkage_section(target: Path) -> str:
+    """The index's link to the person linkage report, with its headline figures when the
+    report is there (`derived linkage report` writes it; `make build` runs it after a build)."""
+    link = f'<a href="../{LINKAGE_REPORT}">person linkage report</a>'
+    summary = _read_json(target / LINKAGE_REPORT_DIR / "linkage_report.json")
+    if summary is None:
+        text = (
+            f"The {link} (match weights per comparison level, precision and recall against "
+            "the threshold) is not written yet: <code>derived linkage report --warehouse "
+            "&lt;private build file&gt; --truth &lt;person_truth.parquet&gt;</code> writes it "
+            f"to <code>target/{LINKAGE_REPORT_DIR}/</code>."
+        )
+    else:
+        model, clustered = summary.get("model", {}), summary.get("clustered", {})
+        written = dt.datetime.fromtimestamp(
+            (target / LINKAGE_REPORT).stat().st_mtime, dt.UTC
+        ).strftime("%Y-%m-%d %H:%M:%S UTC")
+        text = (
+            f"The {link}: the match weight of every comparison level and precision and recall "
+            f"against the threshold on the last evaluation (written {_esc(written)}): "
+            f"{_esc(model.get('source', '?'))} parameters; at threshold "
+            f"{_esc(summary.get('threshold', '?'))}, pairwise precision "
+            f"{float(clustered.get('precision', 0.0)):.4f}, recall "
+            f"{float(clustered.get('recall', 0.0)):.4f} over "
+            f"{int(clustered.get('records', 0)):,} records."
+        )
+    return f"<h2>Person linkage</h2><p id=linkage>{text}</p>"
+
+
+def _index_page(
+    trust: dict[str, Trust], lineage: ColumnLineage, generated_at: str, linkage: str = ""
+) -> str:
     def rows(kind: str) -> str:
         out = []
         for t in trust.values():
@@ -479,6 +514,7 @@ def _index_page(trust: dict[str, Trust], lineage: ColumnLineage, generated_at: s
         "the mart columns each of its columns feeds.</p>"
         f"<h2>Marts</h2><table id=marts>{head}{rows('mart')}</table>"
         f"<h2>Sources</h2><table id=sources>{head}{rows('source')}</table>"
+        + linkage
         + (f"<h2>Not traced</h2><ul id=problems>{problems}</ul>" if problems else "")
     )
     return _page("Column lineage and trust", body)
@@ -517,7 +553,9 @@ def generate(
         else:
             text = _source_page(uid, node, item, lineage, marts, generated_at)
         (staging / page_name(uid)).write_text(text, encoding="utf-8")
-    (staging / "index.html").write_text(_index_page(trust, lineage, generated_at), encoding="utf-8")
+    (staging / "index.html").write_text(
+        _index_page(trust, lineage, generated_at, _linkage_section(target)), encoding="utf-8"
+    )
     (staging / "lineage.json").write_text(
         json.dumps(lineage.to_json(), indent=1, sort_keys=True), encoding="utf-8"
     )

@@ -29,9 +29,11 @@ manifest objects:
 - ``check_test_does_not_read_the_clock``: a data test's arguments and a
   singular test's SQL do not read the machine's clock (``current_date``,
   ``now()``...) but the data's as-of date
-  (``int_<system>_extracts_summarised``) or ``reference_now_timestamp()``.
+  (``int_<system>_extracts_summarised``) or ``reference_now_timestamp()``;
+- ``check_macro_properties_file_beside_it``: a macro in ``macros/F/`` is
+  documented in ``macros/F/_F__macros.yml`` (in ``macros/``: ``_macros.yml``).
 
-Their rule codes, DT001..DT010, are assigned in :data:`CHECKS`.
+Their rule codes, DT001..DT011, are assigned in :data:`CHECKS`.
 
 dbt-bouncer loads custom checks from the files under its
 ``custom_checks_dir`` (``.ci/dbt_bouncer_checks/``): the one file there calls
@@ -182,12 +184,44 @@ def check_model_properties_file_named_for_folder(model: Any) -> None:
     folder = path.parent
     own_file = any(PurePosixPath(d) in path.parents for d in ONE_FILE_PER_MODEL_DIRS)
     expected = folder / (f"{model.name}.yml" if own_file else f"_{folder.name}__models.yml")
-    patch_path = str(getattr(model, "patch_path", None) or "")
+    _require_properties_file(model, f"`{model.name}`", expected)
+
+
+def _require_properties_file(resource: Any, label: str, expected: PurePosixPath) -> None:
+    """Fail unless ``resource`` is described in the properties file ``expected``."""
+    patch_path = str(getattr(resource, "patch_path", None) or "")
     if not patch_path:
-        fail(f"`{model.name}` is not described in a properties file: add it to `{expected}`.")
+        fail(f"{label} is not described in a properties file: add it to `{expected}`.")
     actual = PurePosixPath(patch_path.split("://", 1)[-1])
     if actual != expected:
-        fail(f"`{model.name}` is described in `{actual}`, expected `{expected}`.")
+        fail(f"{label} is described in `{actual}`, expected `{expected}`.")
+
+
+MACROS_DIR = PurePosixPath("macros")
+
+
+def macro_properties_file(path: PurePosixPath) -> PurePosixPath:
+    """The properties file of the macros of ``path``'s folder, beside them.
+
+    ``macros/x.sql`` -> ``macros/_macros.yml``; ``macros/F/x.sql`` ->
+    ``macros/F/_F__macros.yml`` (dbt's layout guide, as dbt-bouncer's
+    ``check_macro_property_file_location`` names it).
+    """
+    folder = path.parent
+    if folder == MACROS_DIR:
+        return folder / "_macros.yml"
+    return folder / f"_{'_'.join(folder.relative_to(MACROS_DIR).parts)}__macros.yml"
+
+
+def check_macro_properties_file_beside_it(macro: Any) -> None:
+    """A macro is documented in the properties file of its own folder.
+
+    So a macro's docs move with it, and a reader finds them beside the code;
+    dispatched implementations (``duckdb__...``, ``spark__...``) are documented
+    where they are written.
+    """
+    path = _path(macro)
+    _require_properties_file(macro, f"Macro `{macro.name}` ({path})", macro_properties_file(path))
 
 
 _WITH_NOT_ALONE = re.compile(r"^[ \t]*with[ \t]+[^\s\-]", re.IGNORECASE | re.MULTILINE)
@@ -434,6 +468,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "DT008": check_fact_foreign_keys_tested,
     "DT009": check_scd2_model_ranges_tested,
     "DT010": check_test_does_not_read_the_clock,
+    "DT011": check_macro_properties_file_beside_it,
 }
 
 

@@ -43,18 +43,22 @@ SYSTEMS: tuple[str, ...] = ("common_platform", "nomis", "delius")
 #: this. Records are then clustered by connected components over those links. 0.9 favours
 #: precision (a wrong merge mixes two people's journeys in dim_person; a missed link only
 #: splits one). With the parameters learnt on each build, generated data (seed 42), pairwise
-#: precision / recall after clustering: scale 1 0.9984 / 0.9972, scale 10 0.9952 / 0.9869
-#: (the scored pairs before clustering, scale 10, by threshold: 0.5 0.9889 / 0.9948, 0.7
-#: 0.9930 / 0.9910, 0.8 0.9952 / 0.9871, 0.9 0.9974 / 0.9793, 0.95 0.9987 / 0.9701).
+#: precision / recall after clustering: scale 1 0.9993 / 0.9977, scale 10 0.9987 / 0.9905
+#: (``--noise hard``: scale 1 0.9983 / 0.9824, scale 10 0.9954 / 0.9549).
 #:
-#: Why recall falls with scale: the prior (one true pair in so many random pairs) falls as
-#: 1/records (8.6e-6 at scale 1, 8.8e-7 at scale 10), so a pair needs log2(10) = 3.3 more
-#: bits of evidence at scale 10 to reach 0.9. That is not the prior being wrong: lowering the
-#: threshold to 0.5, which is what a scale-1 prior would do, recovers the recall (0.9948) but
-#: lets in the extra lookalikes that ten times as many people bring (precision 0.9889): the
-#: generated names are few and skewed, so same-name, same-birthday strangers multiply. No
-#: threshold of this model reaches precision 0.995 and recall 0.99 at scale 10; more
-#: discriminating evidence (addresses over time, middle names) would.
+#: Why recall fell with scale (scale 10 was 0.9952 / 0.9869 before the first address was
+#: compared): the prior (one true pair in so many random pairs) falls as 1/records (8.6e-6 at
+#: scale 1, 8.8e-7 at scale 10), so a pair needs log2(10) = 3.3 more bits of evidence at
+#: scale 10 to reach 0.9. The prior is right: lowering the threshold recovered recall but let
+#: in the lookalikes that ten times as many people bring. Of the wrong and missed links at
+#: scale 10, most (2,327 of 2,980 false, 11,467 of 23,529 missed) were the same kind of pair:
+#: same names, same date of birth, no PNC, postcodes in different areas; nothing in the
+#: compared columns told a stranger from a person who had moved. Address history does: of
+#: such pairs at scale 10 (same names and date of birth, different current postcodes), 36,860
+#: of 66,211 true pairs share a postcode somewhere in their records' histories, and none of
+#: the 10,547 strangers. The model compares each record's current and first postcode (plain
+#: columns on every engine, no list type): the postcode level "a postcode in common (current
+#: or first)", which also makes a plain disagreement on postcode stronger evidence against.
 MATCH_THRESHOLD = 0.9
 
 #: Scored pairs below this probability are discarded straight after scoring: they can neither
@@ -168,38 +172,40 @@ PARAMETERS: dict[str, list[tuple[float, float]]] = {
     "first_name": [
         (0.899, 0.0123),
         (0.054, 0.00152),
-        (0.0269, 0.00502),
+        (0.027, 0.00502),
         (0.0164, 0.00787),
         (0.0001, 0.00106),
-        (0.00315, 0.972),
+        (0.00318, 0.972),
     ],
     # exact (term-frequency adjusted), jw >= 0.92, jw >= 0.8, one part of the other
     # (double-barrelled), written as the other's first name, else
     "last_name": [
         (0.921, 0.0164),
         (0.0579, 0.00133),
-        (0.02, 0.00467),
+        (0.0201, 0.00467),
         (0.000268, 0.00036),
         (0.0001, 0.000833),
-        (0.000503, 0.976),
+        (0.000484, 0.976),
     ],
     # exact, day and month swapped, one character apart, within a year, same day
     # and month of another year, else
     "date_of_birth": [
-        (0.967, 8.42e-05),
-        (0.00876, 3.2e-05),
-        (0.0193, 0.00218),
-        (0.00212, 0.0582),
-        (0.00105, 0.00195),
-        (0.00171, 0.938),
+        (0.968, 8.42e-05),
+        (0.00922, 3.2e-05),
+        (0.0184, 0.00218),
+        (0.00204, 0.0582),
+        (0.00102, 0.00195),
+        (0.00163, 0.938),
     ],
-    # full postcode, sector, district, area, else
+    # full postcode, a postcode in common (current or the record's first), sector,
+    # district, area, else
     "postcode": [
         (0.883, 3e-06),
+        (0.0706, 3e-06),
         (0.0001, 8.23e-05),
-        (0.000579, 0.000727),
-        (0.00957, 0.00945),
-        (0.107, 0.99),
+        (0.000271, 0.000727),
+        (0.00432, 0.00945),
+        (0.042, 0.99),
     ],
     # exact, else
     "gender_code": [
@@ -284,6 +290,10 @@ def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None)
         "postcode": [
             null("postcode"),
             exact("postcode"),
+            cll.CustomLevel(
+                "list_has_any(postcodes_known_l, postcodes_known_r)",
+                label_for_charts="A postcode in common (current or first)",
+            ),
             exact("postcode_sector"),
             exact("postcode_district"),
             exact("postcode_area"),
@@ -607,6 +617,8 @@ select
     substr(last_name_normalised, 1, 1) as last_name_initial,
     case when gender_code in ('M', 'F') then gender_code end as gender_code,
     postcode,
+    -- list_distinct drops nulls
+    list_sort(list_distinct([postcode, first_postcode])) as postcodes_known,
     nullif(regexp_extract(postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '')
         as postcode_sector,
     nullif(regexp_extract(postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]?'), '')
@@ -632,6 +644,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "postcode_area",
 )
 
+#: Columns used when present: ``first_postcode`` (the postcode on the record's first version,
+#: so that a record updated after a move still shows where the person lived before). Records
+#: without it (FEBRL, made test records) are compared on their one postcode.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("first_postcode",)
+
 #: The model the linked records are read from (the dbt Python model's `dbt.ref`).
 RECORDS_MODEL = "int_person_records_unioned"
 
@@ -646,8 +663,9 @@ def column_lineage() -> dict[str, list[str]]:
     ``match_probability`` is scored from the compared columns. Column -> ``model.column`` list.
     """
     copied = ("system", "record_id", "record_key")
-    compared = [c for c in REQUIRED_COLUMNS if c not in ("record_key", "record_first_seen_at")]
-    every = [f"{RECORDS_MODEL}.{c}" for c in REQUIRED_COLUMNS]
+    columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    compared = [c for c in columns if c not in ("record_key", "record_first_seen_at")]
+    every = [f"{RECORDS_MODEL}.{c}" for c in columns]
     return {
         **{c: [f"{RECORDS_MODEL}.{c}"] for c in copied},
         "person_id": every,
@@ -678,7 +696,10 @@ def _prepare(con: Any, records: pa.Table) -> None:
     nicknames = nickname_pairs()
     con.register("person_records_in", records)
     con.register("nicknames_in", nicknames)
-    con.execute("create table person_records as select * from person_records_in")
+    absent = "".join(
+        f", null::varchar as {c}" for c in OPTIONAL_COLUMNS if c not in records.column_names
+    )
+    con.execute(f"create table person_records as select *{absent} from person_records_in")
     con.execute("create table nicknames as select * from nicknames_in")
     con.unregister("person_records_in")
     con.unregister("nicknames_in")

@@ -246,3 +246,24 @@ def test_trust_shows_a_warning_and_its_flagged_rows(
     folder, _ = generate(site, build_results=build)
     page = (folder / page_name(uid)).read_text(encoding="utf-8")
     assert re.search(r'data-status="warn">.*?<td>17</td>', page), "warn row with 17 not shown"
+
+
+def test_index_links_the_person_linkage_report(tmp_path: Path) -> None:
+    from derived_tables.catalogue import LINKAGE_REPORT, _linkage_section
+
+    missing = _linkage_section(tmp_path)
+    assert f'href="../{LINKAGE_REPORT}"' in missing
+    assert "not written yet" in missing and "derived linkage report" in missing
+    report = tmp_path / LINKAGE_REPORT
+    report.parent.mkdir()
+    report.write_text("<html></html>", encoding="utf-8")
+    summary = {
+        "model": {"source": "trained"},
+        "threshold": 0.9,
+        "clustered": {"precision": 0.99871, "recall": 0.99312, "records": 180922},
+    }
+    report.with_suffix(".json").write_text(json.dumps(summary), encoding="utf-8")
+    present = _linkage_section(tmp_path)
+    assert f'href="../{LINKAGE_REPORT}"' in present
+    assert "trained parameters" in present and "threshold 0.9" in present
+    assert "precision 0.9987, recall 0.9931 over 180,922 records" in present

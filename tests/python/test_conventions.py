@@ -364,6 +364,25 @@ PROJECT = {
         + dedent(properties("fct_prison_releases"))
         + '- name: fct_prison_transfers\n  description: ""\n',
     ),
+    # A macro documented in another folder's properties file, and one not documented.
+    "macros/kimball/stray_macro.sql": """
+        {% macro stray_macro(value) -%}
+            coalesce({{ value }}, 0)
+        {%- endmacro %}
+    """,
+    "macros/staging/_staging_stray__macros.yml": """
+        version: 2
+        macros:
+          - name: stray_macro
+            description: Zero for null.
+            arguments:
+              - {name: value, type: string, description: A SQL expression.}
+    """,
+    "macros/undocumented_macro.sql": """
+        {% macro undocumented_macro(value) -%}
+            coalesce({{ value }}, 0)
+        {%- endmacro %}
+    """,
     # A singular test measuring against the machine's clock.
     "tests/marts/prisons/assert_prison_movements_not_in_future.sql": """
         select *
@@ -415,10 +434,20 @@ EXPECTED = {
         "fct_prison_discharges_discharged_on_not_in_future",
     ),
     ("check_test_does_not_read_the_clock", "assert_prison_movements_not_in_future"),
+    ("check_macro_properties_file_beside_it", "stray_macro"),
+    ("check_macro_property_file_location", "stray_macro"),
+    ("check_macro_properties_file_beside_it", "undocumented_macro"),
+    ("check_macro_description_populated", "undocumented_macro"),
 }
 
 # What a failure must name (beyond the model): the offending columns, tests.
 EXPECTED_DETAIL = {
+    # Where it is described, and where it belongs.
+    ("check_macro_properties_file_beside_it", "stray_macro"): [
+        "macros/staging/_staging_stray__macros.yml",
+        "macros/kimball/_kimball__macros.yml",
+    ],
+    ("check_macro_properties_file_beside_it", "undocumented_macro"): ["macros/_macros.yml"],
     ("check_model_columns_have_types", "fct_prison_discharges"): ["discharged_on"],
     ("check_model_column_description_populated", "fct_prison_discharges"): ["discharge_reason"],
     ("check_fact_foreign_keys_tested", "fct_prison_discharges"): ["establishment_key"],

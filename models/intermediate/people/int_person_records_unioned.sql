@@ -52,33 +52,42 @@ probation_offender_history as (
 
 ),
 
-defendants_first_seen as (
+defendant_versions_numbered as (
 
     select
         defendant_id,
-        min(valid_from) as record_first_seen_at
+        valid_from as record_first_seen_at,
+        postcode as first_postcode,
+        row_number() over (
+            partition by defendant_id order by valid_from
+        ) as version_number
     from defendant_history
-    group by defendant_id
 
 ),
 
-prison_offenders_first_seen as (
+prison_offender_versions_numbered as (
 
     select
         prison_number,
-        min(valid_from) as record_first_seen_at
+        valid_from as record_first_seen_at,
+        postcode as first_postcode,
+        row_number() over (
+            partition by prison_number order by valid_from
+        ) as version_number
     from prison_offender_history
-    group by prison_number
 
 ),
 
-probation_offenders_first_seen as (
+probation_offender_versions_numbered as (
 
     select
         crn,
-        min(valid_from) as record_first_seen_at
+        valid_from as record_first_seen_at,
+        postcode as first_postcode,
+        row_number() over (
+            partition by crn order by valid_from
+        ) as version_number
     from probation_offender_history
-    group by crn
 
 ),
 
@@ -96,11 +105,14 @@ court_records as (
         defendants.is_deleted,
         defendants.is_date_of_birth_invalid,
         defendants.date_of_birth,
-        first_seen.record_first_seen_at,
+        first_version.first_postcode,
+        first_version.record_first_seen_at,
         defendants.valid_from as record_updated_at
     from defendants
-    inner join defendants_first_seen as first_seen
-        on defendants.defendant_id = first_seen.defendant_id
+    inner join defendant_versions_numbered as first_version
+        on
+            defendants.defendant_id = first_version.defendant_id
+            and first_version.version_number = 1
 
 ),
 
@@ -118,11 +130,14 @@ prison_records as (
         offenders.is_deleted,
         offenders.is_date_of_birth_invalid,
         offenders.date_of_birth,
-        first_seen.record_first_seen_at,
+        first_version.first_postcode,
+        first_version.record_first_seen_at,
         offenders.valid_from as record_updated_at
     from prison_offenders as offenders
-    inner join prison_offenders_first_seen as first_seen
-        on offenders.prison_number = first_seen.prison_number
+    inner join prison_offender_versions_numbered as first_version
+        on
+            offenders.prison_number = first_version.prison_number
+            and first_version.version_number = 1
 
 ),
 
@@ -140,11 +155,14 @@ probation_records as (
         offenders.is_deleted,
         offenders.is_date_of_birth_invalid,
         offenders.date_of_birth,
-        first_seen.record_first_seen_at,
+        first_version.first_postcode,
+        first_version.record_first_seen_at,
         offenders.valid_from as record_updated_at
     from probation_offenders as offenders
-    inner join probation_offenders_first_seen as first_seen
-        on offenders.crn = first_seen.crn
+    inner join probation_offender_versions_numbered as first_version
+        on
+            offenders.crn = first_version.crn
+            and first_version.version_number = 1
 
 ),
 
@@ -175,6 +193,7 @@ normalised as (
         gender_code,
         postcode,
         postcode_area,
+        first_postcode,
 
         -- numerics (of the usable date of birth)
         case

@@ -41,6 +41,14 @@ booking_history as (
 
 ),
 
+-- the first known date and the latest extract of each booking, for the
+-- incremental facts
+booking_lineage as (
+
+    select * from {{ ref('int_booking_lineages_summarised') }}
+
+),
+
 current_bookings as (
 
     select * from booking_history
@@ -52,80 +60,6 @@ timed_movements as (
 
     select * from movements
     where movement_at is not null
-
-),
-
--- lineage of each booking for incremental facts, from every row delivered
--- about it: the first date any of its stays can start (null when its
--- movements were once known without the booking, so a stay could start at
--- an unknown date) and the latest extract that delivered one of its rows
-booking_versions_summarised as (
-
-    select
-        booking_id,
-        min(booking_start_date) as first_start_date,
-        min(extraction_date) as first_extraction_date,
-        max(extraction_date) as last_extraction_date
-    from booking_history
-    group by booking_id
-
-),
-
-booking_movements_summarised as (
-
-    select
-        booking_id,
-        min(movement_date) as first_movement_date,
-        min(extraction_date) as first_extraction_date,
-        max(extraction_date) as last_extraction_date
-    from timed_movements
-    group by booking_id
-
-),
-
-booking_ids as (
-
-    select booking_id from booking_versions_summarised
-    union
-    select booking_id from booking_movements_summarised
-
-),
-
-booking_lineage as (
-
-    select
-        booking_ids.booking_id,
-        case
-            when
-                booking_versions.booking_id is null
-                or booking_versions.first_start_date is null
-                or booking_versions.first_extraction_date
-                > booking_movements.first_extraction_date
-                then null
-            when booking_movements.booking_id is null
-                then booking_versions.first_start_date
-            when
-                booking_movements.first_movement_date
-                < booking_versions.first_start_date
-                then booking_movements.first_movement_date
-            else booking_versions.first_start_date
-        end as booking_first_known_date,
-        case
-            when booking_movements.booking_id is null
-                then booking_versions.last_extraction_date
-            when booking_versions.booking_id is null
-                then booking_movements.last_extraction_date
-            when
-                booking_movements.last_extraction_date
-                > booking_versions.last_extraction_date
-                then booking_movements.last_extraction_date
-            else booking_versions.last_extraction_date
-        end as booking_last_extraction_date
-    from booking_ids
-    left join booking_versions_summarised as booking_versions
-        on booking_ids.booking_id = booking_versions.booking_id
-    left join booking_movements_summarised as booking_movements
-        on booking_ids.booking_id = booking_movements.booking_id
 
 ),
 

@@ -7,36 +7,18 @@
     establishment is the one that received the person; the last is where
     they were released from, or are held now. Durations run to the release
     date, or to the as-of date (the latest NOMIS extraction date) while in
-    custody. Soft-deleted bookings are left out.
+    custody. Soft-deleted bookings are left out. The episodes come assembled
+    at the level of NOMIS codes (int_custodial_episodes_assembled); this
+    model keys them to the conformed dimensions.
 -#}
 
 {%- set int_type = dbt.type_int() -%}
 
 with
 
-bookings as (
+episodes as (
 
-    select * from {{ ref('stg_nomis__bookings') }}
-    where not is_deleted
-
-),
-
-extract_window as (
-
-    select * from {{ ref('int_nomis_extracts_summarised') }}
-
-),
-
-stays as (
-
-    select * from {{ ref('int_custody_stays_derived') }}
-
-),
-
-principal_sentences as (
-
-    select * from {{ ref('int_sentences_ranked') }}
-    where is_principal
+    select * from {{ ref('int_custodial_episodes_assembled') }}
 
 ),
 
@@ -79,77 +61,6 @@ dates as (
 
     select * from {{ ref('dim_date') }}
     where not is_default_member
-
-),
-
-stays_ordered as (
-
-    select
-        *,
-        row_number() over (
-            partition by booking_id order by stay_number desc
-        ) as stay_rank_from_last
-    from stays
-
-),
-
-transfers_counted as (
-
-    select
-        booking_id,
-        sum(case when arrival_kind = 'TRANSFER' then 1 else 0 end)
-            as transfer_count
-    from stays
-    group by booking_id
-
-),
-
-last_stays as (
-
-    select * from stays_ordered
-    where stay_rank_from_last = 1
-
-),
-
-episodes as (
-
-    select
-        bookings.booking_id,
-        bookings.prison_number,
-        coalesce(
-            bookings.establishment_code, last_stays.establishment_code
-        ) as first_establishment_code,
-        last_stays.establishment_code as last_establishment_code,
-        principal_sentences.offence_code,
-        principal_sentences.sentence_type_code,
-        principal_sentences.sentence_length_days,
-        principal_sentences.conditional_release_date,
-        coalesce(transfers_counted.transfer_count, 0) as transfer_count,
-        coalesce(principal_sentences.is_booking_remand_only, false)
-            as is_remand_only,
-        coalesce(last_stays.departure_kind = 'RELEASE', false) as is_released,
-        case
-            when last_stays.departure_kind = 'RELEASE'
-                then last_stays.departure_movement_reason_code
-        end as release_reason_code,
-        bookings.booking_start_date as reception_date,
-        case
-            when last_stays.departure_kind = 'RELEASE'
-                then last_stays.end_date
-        end as release_date,
-        case
-            when last_stays.departure_kind = 'RELEASE'
-                then last_stays.ended_at
-        end as released_at,
-        extract_window.as_of_date
-    from bookings
-    cross join extract_window
-    left join last_stays
-        on bookings.booking_id = last_stays.booking_id
-    left join transfers_counted
-        on bookings.booking_id = transfers_counted.booking_id
-    left join principal_sentences
-        on bookings.booking_id = principal_sentences.booking_id
 
 ),
 

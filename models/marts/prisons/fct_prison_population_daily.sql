@@ -31,7 +31,9 @@
     keys) only when the establishment version of one of its rows now
     resolves differently (key, region or capacity: a dimension row arrived
     or changed). So an incremental run gives the same table as a full
-    refresh.
+    refresh. The window, the running sum and the re-keying are written once,
+    in macros/kimball/periodic_snapshot.sql (shared with
+    fct_probation_caseload_monthly); this model gives its inputs and its keys.
 -#}
 
 {%- set int_type = dbt.type_int() -%}
@@ -75,16 +77,6 @@ dates as (
     where not is_default_member
 
 ),
-
-{% if is_incremental() %}
-
-stored_days as (
-
-    select * from {{ this }}
-
-),
-
-{% endif %}
 
 snapshot_window as (
 
@@ -178,7 +170,7 @@ daily_changes as (
 
     select
         establishment_code,
-        change_date,
+        change_date as population_date,
         sum(population_change) as population_change,
         sum(receptions) as receptions,
         sum(transfers_in) as transfers_in,
@@ -189,264 +181,68 @@ daily_changes as (
 
 ),
 
-{% if is_incremental() %}
-
-stored_window as (
-
-    select
-        min(population_date) as first_stored_date,
-        max(population_date) as last_as_of_date
-    from stored_days
-
-),
-
-stored_establishments as (
-
-    select distinct establishment_code
-    from stored_days
-
-),
-
-unstored_establishments as (
-
-    select count(*) as unstored_establishment_count
-    from snapshot_establishments
-    left join stored_establishments
-        on
-            snapshot_establishments.establishment_code
-            = stored_establishments.establishment_code
-    where stored_establishments.establishment_code is null
-
-),
-
-touched_window as (
-
-    select
-        min(
-            coalesce(
-                stays.booking_first_known_date,
-                snapshot_window.first_snapshot_date
-            )
-        ) as touched_from_date
-    from stays
-    cross join stored_window
-    cross join snapshot_window
-    where stays.booking_last_extraction_date > stored_window.last_as_of_date
-
-),
-
-{% endif %}
-
--- the first day to (re)compute: the first snapshot day on a full refresh
-recompute_window as (
-
-    select
-        {%- if is_incremental() %}
-            case
-                when unstored_establishments.unstored_establishment_count > 0
-                    then snapshot_window.first_snapshot_date
-                when
-                    snapshot_window.first_snapshot_date
-                    < stored_window.first_stored_date
-                    then snapshot_window.first_snapshot_date
-                when
-                    touched_window.touched_from_date
-                    < snapshot_window.first_snapshot_date
-                    then snapshot_window.first_snapshot_date
-                when
-                    touched_window.touched_from_date
-                    <= stored_window.last_as_of_date
-                    then touched_window.touched_from_date
-                else cast(
-                    {{ dbt.dateadd('day', 1, 'stored_window.last_as_of_date') }}
-                    as date
-                )
-            end as recompute_from_date
-        {%- else %}
-            snapshot_window.first_snapshot_date as recompute_from_date
-        {%- endif %}
-    from snapshot_window
-    {%- if is_incremental() %}
-    cross join stored_window
-    cross join touched_window
-    cross join unstored_establishments
-    {%- endif %}
-
-),
-
--- each establishment's population at the end of the day before the window:
--- none on a full refresh, the stored one on an incremental run
-opening_populations as (
-
-    select
-        snapshot_establishments.establishment_code,
-        recompute_window.recompute_from_date,
-        {%- if is_incremental() %}
-            coalesce(stored_days.population, 0) as opening_population
-        {%- else %}
-            0 as opening_population
-        {%- endif %}
-    from snapshot_establishments
-    cross join recompute_window
-    {%- if is_incremental() %}
-    left join stored_days
-        on
-            snapshot_establishments.establishment_code
-            = stored_days.establishment_code
-            and stored_days.population_date = cast(
-                {{ dbt.dateadd(
-                    'day', -1, 'recompute_window.recompute_from_date'
-                ) }} as date
-            )
-    {%- endif %}
-
-),
-
+-- every day up to the as-of date
 snapshot_days as (
 
     select
-        opening_populations.establishment_code,
-        opening_populations.opening_population,
         dates.date_key,
         dates.date_day as population_date
-    from opening_populations
+    from dates
     cross join snapshot_window
-    inner join dates
-        on
-            opening_populations.recompute_from_date <= dates.date_day
-            and snapshot_window.as_of_date >= dates.date_day
+    where dates.date_day <= snapshot_window.as_of_date
 
 ),
 
-days_counted as (
+{{ periodic_snapshot_rows(
+    grain=['establishment_code'],
+    period='day',
+    period_column='population_date',
+    snapshot_date_column='population_date',
+    level_column='population',
+    flow_columns=['receptions', 'transfers_in', 'transfers_out', 'releases'],
+    resolved_columns=[
+        'establishment_key', 'region_key', 'operational_capacity'
+    ],
+    touched='stays',
+    touched_from_column='booking_first_known_date',
+    touched_at_column='booking_last_extraction_date',
+    members='snapshot_establishments',
+    periods='snapshot_days',
+    changes='daily_changes',
+) }}
 
-    select
-        snapshot_days.establishment_code,
-        snapshot_days.date_key,
-        snapshot_days.population_date,
-        snapshot_days.opening_population + sum(
-            coalesce(daily_changes.population_change, 0)
-        ) over (
-            partition by snapshot_days.establishment_code
-            order by snapshot_days.population_date
-            rows between unbounded preceding and current row
-        ) as population,
-        coalesce(daily_changes.receptions, 0) as receptions,
-        coalesce(daily_changes.transfers_in, 0) as transfers_in,
-        coalesce(daily_changes.transfers_out, 0) as transfers_out,
-        coalesce(daily_changes.releases, 0) as releases
-    from snapshot_days
-    left join daily_changes
-        on
-            snapshot_days.establishment_code = daily_changes.establishment_code
-            and snapshot_days.population_date = daily_changes.change_date
-
-),
-
-{% if is_incremental() %}
-
--- stored days before the window keep their counts; a day is re-written
--- (with fresh keys) only when the establishment version of one of its rows
--- resolves differently now
-stored_days_resolved as (
-
-    select
-        stored_days.*,
-        {{ dimension_key(
-            'establishment_versions.establishment_key',
-            'stored_days.establishment_code',
-        ) }} as resolved_establishment_key,
-        {{ dimension_key(
-            'establishment_versions.region_key',
-            'stored_days.establishment_code',
-        ) }} as resolved_region_key,
-        establishment_versions.operational_capacity
-            as resolved_operational_capacity
-    from stored_days
-    cross join recompute_window
-    left join establishment_versions
-        on
-            stored_days.establishment_code
-            = establishment_versions.establishment_code
-            and {{ scd2_valid_at(
-                'establishment_versions',
-                'stored_days.population_date',
-                current_if_null=false,
-            ) }}
-    where stored_days.population_date < recompute_window.recompute_from_date
-
-),
-
-rekeyed_days as (
-
-    select distinct population_date
-    from stored_days_resolved
-    where
-        resolved_establishment_key != establishment_key
-        or resolved_region_key != region_key
-        or resolved_operational_capacity != operational_capacity
-        or (resolved_operational_capacity is null)
-        != (operational_capacity is null)
-
-),
-
-{% endif %}
-
-days_to_load as (
-
-    select * from days_counted
-    {%- if is_incremental() %}
-
-    union all
-
-    select
-        stored_days_resolved.establishment_code,
-        stored_days_resolved.date_key,
-        stored_days_resolved.population_date,
-        stored_days_resolved.population,
-        stored_days_resolved.receptions,
-        stored_days_resolved.transfers_in,
-        stored_days_resolved.transfers_out,
-        stored_days_resolved.releases
-    from stored_days_resolved
-    inner join rekeyed_days
-        on stored_days_resolved.population_date = rekeyed_days.population_date
-    {%- endif %}
-
-),
-
+-- the establishment version valid on the day: keys, region and capacity
 days_keyed as (
 
     select
-        days_to_load.date_key,
+        rows_to_resolve.*,
         {{ dimension_key(
             'establishment_versions.establishment_key',
-            'days_to_load.establishment_code',
+            'rows_to_resolve.establishment_code',
         ) }} as establishment_key,
         {{ dimension_key(
             'establishment_versions.region_key',
-            'days_to_load.establishment_code',
+            'rows_to_resolve.establishment_code',
         ) }} as region_key,
-        days_to_load.establishment_code,
-        days_to_load.population_date,
-        days_to_load.population,
-        days_to_load.receptions,
-        days_to_load.transfers_in,
-        days_to_load.transfers_out,
-        days_to_load.releases,
         establishment_versions.operational_capacity
-    from days_to_load
+    from rows_to_resolve
     left join establishment_versions
         on
-            days_to_load.establishment_code
+            rows_to_resolve.establishment_code
             = establishment_versions.establishment_code
             and {{ scd2_valid_at(
                 'establishment_versions',
-                'days_to_load.population_date',
+                'rows_to_resolve.population_date',
                 current_if_null=false,
             ) }}
 
 ),
+
+{{ periodic_snapshot_rows_to_load(
+    'days_keyed',
+    'population_date',
+    ['establishment_key', 'region_key', 'operational_capacity'],
+) }}
 
 final as (
 
@@ -472,7 +268,7 @@ final as (
                     4
                 )
         end as occupancy_rate
-    from days_keyed
+    from rows_to_load
 
 )
 

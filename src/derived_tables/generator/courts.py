@@ -32,6 +32,7 @@ from derived_tables.generator.frame import (
     date_col,
     format_col,
     int_col,
+    lookup,
     lookup_col,
     money_col,
 )
@@ -134,7 +135,7 @@ def _defendant_log(ref: Reference) -> ChangeLog:
             "first_name": first_name_col,
             "last_name": last_name_col,
             "date_of_birth": date_col,
-            "gender_code": lambda v, null: lookup_col(v, codes(GENDER_CODES), null),
+            "gender_code": lookup(codes(GENDER_CODES)),
             "postcode": lambda v, null: postcode_col(ref, v, null),
         }
     )
@@ -206,8 +207,8 @@ def _cases(
             "case_id": CASE_ID,
             "case_urn": lambda v, null: format_col(v, _urn, null),
             "defendant_id": DEFENDANT_ID,
-            "court_code": lambda v, null: lookup_col(v, ref.court_codes, null),
-            "case_status_code": lambda v, null: lookup_col(v, codes(CASE_STATUSES), null),
+            "court_code": lookup(ref.court_codes),
+            "case_status_code": lookup(codes(CASE_STATUSES)),
             "charge_date": date_col,
             "completed_date": date_col,
         }

@@ -117,6 +117,12 @@ def lookup_col(
     return Column(np.asarray(idx, dtype=np.int64), fmt, null)
 
 
+def lookup(table: pa.Array) -> Callable[[np.ndarray, np.ndarray | None], Column]:
+    """A :class:`ChangeLog` column maker: the column whose values index ``table`` (codes,
+    names...), as :func:`lookup_col`."""
+    return lambda idx, null: lookup_col(idx, table, null)
+
+
 def format_col(values: np.ndarray, formatter: Formatter, null: np.ndarray | None = None) -> Column:
     """A VARCHAR column formatted from integers (identifiers, postcodes...)."""
     return Column(np.asarray(values, dtype=np.int64), formatter, null)

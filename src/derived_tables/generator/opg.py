@@ -38,6 +38,7 @@ from derived_tables.generator.frame import (
     Versions,
     date_col,
     format_col,
+    lookup,
     lookup_col,
 )
 from derived_tables.generator.identity import (
@@ -309,9 +310,9 @@ def _application_log(
             "donor_last_name": last_name_col,
             "donor_date_of_birth": date_col,
             "donor_postcode": lambda v, null: postcode_col(ref, v, null),
-            "lpa_type_code": lambda v, null: lookup_col(v, codes(LPA_TYPES), null),
-            "channel_code": lambda v, null: lookup_col(v, codes(CHANNELS), null),
-            "status_code": lambda v, null: lookup_col(v, codes(STATUSES), null),
+            "lpa_type_code": lookup(codes(LPA_TYPES)),
+            "channel_code": lookup(codes(CHANNELS)),
+            "status_code": lookup(codes(STATUSES)),
             "received_date": date_col,
             "registered_date": date_col,
             "rejected_date": date_col,

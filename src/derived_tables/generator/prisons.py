@@ -50,6 +50,7 @@ from derived_tables.generator.frame import (
     date_col,
     format_col,
     int_col,
+    lookup,
     lookup_col,
     timestamp_col,
 )
@@ -168,10 +169,10 @@ def build_establishments(ref: Reference, rng: np.random.Generator, scale: float)
     n = len(ref.establishment_codes)
     log = ChangeLog(
         {
-            "establishment_code": lambda v, null: lookup_col(v, ref.establishment_codes, null),
+            "establishment_code": lookup(ref.establishment_codes),
             "operational_capacity": int_col,
             "certified_normal_accommodation": int_col,
-            "security_category_code": lambda v, null: lookup_col(v, codes(CATEGORIES), null),
+            "security_category_code": lookup(codes(CATEGORIES)),
             "is_operational": lambda v, null: bool_col(v),
         }
     )
@@ -697,9 +698,9 @@ def _offender_log(ref: Reference) -> ChangeLog:
             "first_name": lambda v, null: first_name_col(v, null, upper=True),
             "last_name": lambda v, null: last_name_col(v, null, upper=True),
             "date_of_birth": date_col,
-            "gender_code": lambda v, null: lookup_col(v, codes(GENDER_CODES), null),
+            "gender_code": lookup(codes(GENDER_CODES)),
             "postcode": lambda v, null: postcode_col(ref, v, null),
-            "security_category_code": lambda v, null: lookup_col(v, codes(CATEGORIES), null),
+            "security_category_code": lookup(codes(CATEGORIES)),
         }
     )
 
@@ -805,8 +806,8 @@ def _booking_log(
         {
             "booking_id": BOOKING_ID,
             "prison_number": prison_number_col,
-            "establishment_code": lambda v, null: lookup_col(v, ref.establishment_codes, null),
-            "booking_status_code": lambda v, null: lookup_col(v, codes(BOOKING_STATUSES), null),
+            "establishment_code": lookup(ref.establishment_codes),
+            "booking_status_code": lookup(codes(BOOKING_STATUSES)),
             "booking_start_date": date_col,
             "booking_end_date": date_col,
         }
@@ -880,8 +881,8 @@ def _sentences(
         {
             "sentence_id": SENTENCE_ID,
             "booking_id": BOOKING_ID,
-            "offence_code": lambda v, null: lookup_col(v, ref.offence_codes, null),
-            "sentence_type_code": lambda v, null: lookup_col(v, codes(SENTENCE_TYPES), null),
+            "offence_code": lookup(ref.offence_codes),
+            "sentence_type_code": lookup(codes(SENTENCE_TYPES)),
             "sentence_start_date": date_col,
             "sentence_length_days": int_col,
             "conditional_release_date": date_col,

@@ -44,6 +44,7 @@ from derived_tables.generator.frame import (
     date_col,
     format_col,
     int_col,
+    lookup,
     lookup_col,
 )
 from derived_tables.generator.identity import (
@@ -216,9 +217,9 @@ def _offenders(
             "first_name": first_name_col,
             "last_name": last_name_col,
             "date_of_birth": date_col,
-            "gender_code": lambda v, null: lookup_col(v, codes(GENDER_CODES), null),
+            "gender_code": lookup(codes(GENDER_CODES)),
             "postcode": lambda v, null: postcode_col(ref, v, null),
-            "pdu_code": lambda v, null: lookup_col(v, ref.pdu_codes, null),
+            "pdu_code": lookup(ref.pdu_codes),
         }
     )
     r = records.kept
@@ -283,14 +284,12 @@ def _event_log(ref: Reference) -> ChangeLog:
         {
             "event_id": EVENT_ID,
             "crn": crn_col,
-            "order_type_code": lambda v, null: lookup_col(v, codes(ORDER_TYPES), null),
-            "offence_code": lambda v, null: lookup_col(v, ref.offence_codes, null),
-            "sentencing_court_code": lambda v, null: lookup_col(v, ref.court_codes, null),
-            "release_establishment_code": lambda v, null: lookup_col(
-                v, ref.establishment_codes, null
-            ),
-            "pdu_code": lambda v, null: lookup_col(v, ref.pdu_codes, null),
-            "event_status_code": lambda v, null: lookup_col(v, codes(EVENT_STATUSES), null),
+            "order_type_code": lookup(codes(ORDER_TYPES)),
+            "offence_code": lookup(ref.offence_codes),
+            "sentencing_court_code": lookup(ref.court_codes),
+            "release_establishment_code": lookup(ref.establishment_codes),
+            "pdu_code": lookup(ref.pdu_codes),
+            "event_status_code": lookup(codes(EVENT_STATUSES)),
             "order_start_date": date_col,
             "expected_end_date": date_col,
             "order_length_days": int_col,
