@@ -73,7 +73,8 @@ parse-athena: install-athena  ## dbt parse --target athena (no AWS needed; CI ru
 	DERIVED_ATHENA_WORK_GROUP=primary \
 	DERIVED_ATHENA_SCHEMA=derived_tables \
 	DERIVED_PSEUDONYMISATION_KEY=parse-only-placeholder \
-	$(BIN)/dbt parse --target athena --target-path target/athena --log-path logs/athena
+	$(BIN)/dbt parse --no-partial-parse --target athena --target-path target/athena \
+		--log-path logs/athena
 
 # The Spark tests (tests/python/test_cross_engine.py, test_splink_spark_backend.py) run here,
 # not in `make test`, where they are skipped, saying so, because the spark extra is not

@@ -203,6 +203,16 @@
     {{ return(pads_query) }}
 {%- endmacro %}
 
+{#-
+    Engines with a built-in HMAC (Athena, PostgreSQL) never compute pads; any other engine
+    needs its own <adapter>__hmac_sha256_pads_query.
+-#}
+{% macro default__hmac_sha256_pads_query(key_literal) -%}
+    {{ exceptions.raise_compiler_error(
+        "hmac_sha256_pads_query: no implementation for adapter '"
+        ~ adapter.type() ~ "' (duckdb, spark)") }}
+{%- endmacro %}
+
 {#- Athena (Trino): hmac_sha256 is built in; lower-case hex as on DuckDB. -#}
 {% macro athena__pseudonymise(value, key_literal) -%}
     lower(to_hex(hmac_sha256(
