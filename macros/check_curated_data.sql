@@ -23,9 +23,10 @@
             with files as ({{ curated_partition_files() }})
             select
                 source_system || '.' || source_table
-                    || '/extraction_date=' || cast(extraction_date as varchar),
-                cast(extraction_date as varchar),
-                cast({{ build_as_of_date() }} as varchar),
+                    || '/extraction_date='
+                    || cast(extraction_date as {{ dbt.type_string() }}),
+                cast(extraction_date as {{ dbt.type_string() }}),
+                cast({{ build_as_of_date() }} as {{ dbt.type_string() }}),
                 count(*) over ()
             from files
             where extraction_date > {{ build_as_of_date() }}
@@ -72,6 +73,45 @@
         from parquet.`{{ derived_tables.absolute_path(root) }}/*/*/*/*.parquet`
     {% endset %}
     {{ return(run_query(probe).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#-
+    Athena: the curated tables are Glue tables already (no local folder);
+    Trino's "$path" pseudo-column names each row's S3 object, so the files
+    holding at least one row are counted over every curated source.
+-#}
+{% macro athena__count_curated_files(root) -%}
+    {% set probe %}
+        select count(distinct file_path) as n_files
+        from (
+            {{ derived_tables.athena__curated_source_files() }}
+        )
+    {% endset %}
+    {{ return(run_query(probe).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#-
+    Athena: one row per curated source and S3 object holding one of its rows,
+    columns `source_system`, `source_table`, `extraction_date` and `file_path`.
+-#}
+{% macro athena__curated_source_files() -%}
+    {%- if not execute -%}
+        {{ return(
+            "select '' as source_system, '' as source_table,"
+            ~ " cast(null as date) as extraction_date, '' as file_path") }}
+    {%- endif -%}
+    {%- for node in graph.sources.values()
+        if node.package_name == project_name %}
+    select distinct
+        '{{ node.schema }}' as source_system,
+        '{{ node.identifier }}' as source_table,
+        cast(extraction_date as date) as extraction_date,
+        "$path" as file_path
+    from {{ api.Relation.create(
+        database=node.database, schema=node.schema,
+        identifier=node.identifier) }}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#

@@ -203,6 +203,24 @@
     {{ return(pads_query) }}
 {%- endmacro %}
 
+{#-
+    Engines with a built-in HMAC (Athena, PostgreSQL) never compute pads; any other engine
+    needs its own <adapter>__hmac_sha256_pads_query.
+-#}
+{% macro default__hmac_sha256_pads_query(key_literal) -%}
+    {{ exceptions.raise_compiler_error(
+        "hmac_sha256_pads_query: no implementation for adapter '"
+        ~ adapter.type() ~ "' (duckdb, spark)") }}
+{%- endmacro %}
+
+{#- Athena (Trino): hmac_sha256 is built in; lower-case hex as on DuckDB. -#}
+{% macro athena__pseudonymise(value, key_literal) -%}
+    lower(to_hex(hmac_sha256(
+        to_utf8({{ value }}),
+        to_utf8({{ key_literal }})
+    )))
+{%- endmacro %}
+
 {#- PostgreSQL: needs the pgcrypto extension (create extension pgcrypto). -#}
 {% macro postgres__pseudonymise(value, key_literal) -%}
     encode(
@@ -218,7 +236,7 @@
 {% macro default__pseudonymise(value, key_literal) -%}
     {%- set message -%}
         pseudonymise: no HMAC-SHA256 implementation for adapter
-        '{{ adapter.type() }}' (supported: duckdb, postgres). Add an
+        '{{ adapter.type() }}' (supported: duckdb, spark, athena, postgres). Add an
         {{ adapter.type() }}__pseudonymise macro to macros/pseudonymise.sql;
         never fall back to an unkeyed hash.
     {%- endset -%}

@@ -100,6 +100,15 @@
     cast(extract({{ fields[part] }} from {{ date_expr }}) as integer)
 {%- endmacro %}
 
+{#- Athena (Trino): year_of_week, week (ISO), day_of_week (1 = Monday). -#}
+{% macro athena__iso_date_part(part, date_expr) -%}
+    {%- set functions = {
+        'iso_year': 'year_of_week', 'iso_week': 'week',
+        'iso_day_of_week': 'day_of_week'
+    } -%}
+    cast({{ functions[part] }}({{ date_expr }}) as integer)
+{%- endmacro %}
+
 {#- PostgreSQL, Redshift and most ANSI-leaning engines -#}
 {% macro default__iso_date_part(part, date_expr) -%}
     {%- set fields = {'iso_year': 'isoyear', 'iso_week': 'week', 'iso_day_of_week': 'isodow'} -%}

@@ -23,6 +23,39 @@
     )
 {%- endmacro %}
 
+{#-
+    Spark SQL has no glob(): its `binaryFile` source lists the files of a
+    glob, empty ones included (only `path` is selected, so no file is read).
+    Names starting with '.' or '_' are skipped by Spark's file listing, as
+    by the DuckDB pattern.
+-#}
+{% macro spark__curated_partition_files() -%}
+    {%- set pattern = '/([^/]+)/([^/]+)/extraction_date=([^/]+)/([^/]+)$' -%}
+    {%- set root = derived_tables.absolute_path(var("curated_root")) -%}
+    select
+        regexp_extract(path, '{{ pattern }}', 1) as source_system,
+        regexp_extract(path, '{{ pattern }}', 2) as source_table,
+        try_cast(regexp_extract(path, '{{ pattern }}', 3) as date)
+            as extraction_date,
+        regexp_extract(path, '{{ pattern }}', 4) as file_name
+    from binaryfile.`{{ root }}/*/*/extraction_date=*/*.parquet`
+{%- endmacro %}
+
+{#-
+    Athena: no file listing in SQL; the "$path" pseudo-column of every curated
+    source names the S3 objects holding rows (an empty file is not listed).
+-#}
+{% macro athena__curated_partition_files() -%}
+    select
+        source_system,
+        source_table,
+        extraction_date,
+        element_at(split(file_path, '/'), -1) as file_name
+    from (
+        {{ derived_tables.athena__curated_source_files() }}
+    )
+{%- endmacro %}
+
 {% macro default__curated_partition_files() -%}
     {{ exceptions.raise_compiler_error(
         "curated_partition_files: listing files is implemented for DuckDB"

@@ -107,6 +107,26 @@
     from glob('{{ glob }}')
 {%- endmacro %}
 
+{#- Spark: its `binaryFile` source lists a glob's files (none is read). -#}
+{% macro spark__curated_extraction_dates(glob) -%}
+    select distinct
+        cast(
+            regexp_extract(path, 'extraction_date=([0-9-]+)', 1) as date
+        ) as extraction_date
+    from binaryfile.`{{ derived_tables.absolute_path(glob) }}`
+{%- endmacro %}
+
+{#-
+    Athena: the extraction dates of every curated source's rows ("$path"
+    objects); `glob` (a local-file pattern) does not apply to Glue tables.
+-#}
+{% macro athena__curated_extraction_dates(glob) -%}
+    select distinct extraction_date
+    from (
+        {{ derived_tables.athena__curated_source_files() }}
+    )
+{%- endmacro %}
+
 {% macro default__curated_extraction_dates(glob) -%}
     {{ exceptions.raise_compiler_error(
         "curated_extraction_dates: listing files is implemented for DuckDB"
