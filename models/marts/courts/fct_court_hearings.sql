@@ -19,7 +19,10 @@
           so a dimension row that arrived since is picked up;
       (c) hearings whose stored person_key differs from the person key
           resolved now (linkage regrouped the defendant's records, or the
-          person's SCD2 history changed).
+          person's SCD2 history changed);
+      (d) hearings whose stored hearing_number differs from the one computed
+          now: a hearing that moved to another case (or whose date moved)
+          renumbers the hearings it left, whose own extracts are unchanged.
     Everything else in a row is a function of those sources, so an incremental
     run gives the same table as a full refresh. A change in reference data (a
     court moving region) needs --full-refresh.
@@ -122,6 +125,15 @@ hearings_to_load as (
             inner join person_keys
                 on existing_hearings.hearing_id = person_keys.hearing_id
             where existing_hearings.person_key != person_keys.person_key
+        )
+        or hearings.hearing_id in (
+            select existing_hearings.hearing_id
+            from existing_hearings
+            inner join hearings as renumbered
+                on existing_hearings.hearing_id = renumbered.hearing_id
+            where
+                existing_hearings.hearing_number
+                is distinct from renumbered.hearing_number
         )
     {%- endif %}
 

@@ -38,8 +38,9 @@
 
 {%- set int_type = dbt.type_int() -%}
 
-{#- A withdrawn future-dated extract would leave the stored last population_date ahead of
-    the as-of date, and the recompute window would start after it: stop instead. -#}
+{#- A withdrawn future-dated extract would leave the stored last
+    population_date ahead of the as-of date, and the recompute window would
+    start after it: stop instead. -#}
 {{ check_high_water_mark(
     ref('int_nomis_extracts_summarised'),
     'as_of_date',

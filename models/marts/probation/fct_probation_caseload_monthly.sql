@@ -44,8 +44,9 @@
 
 {%- set int_type = dbt.type_int() -%}
 
-{#- A withdrawn future-dated extract would leave the stored last snapshot_date ahead of
-    the as-of date, and the recompute window would start after it: stop instead. -#}
+{#- A withdrawn future-dated extract would leave the stored last snapshot_date
+    ahead of the as-of date, and the recompute window would start after it:
+    stop instead. -#}
 {{ check_high_water_mark(
     ref('int_delius_extracts_summarised'),
     'as_of_date',
