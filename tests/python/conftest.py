@@ -253,6 +253,19 @@ def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
     return CommandResult(tuple(args), returncode, output, time.monotonic() - started)
 
 
+def copy_project_parts(dest: Path, keep: Sequence[str]) -> Path:
+    """Copy the named files and folders of the project (configuration, macros, seeds, ...)
+    into ``dest``, for tests that run a tool on a project of their own; returns ``dest``."""
+    for name in keep:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
