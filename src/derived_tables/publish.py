@@ -181,11 +181,15 @@ class WarehousePaths:
 
     @classmethod
     def resolve(cls, project_dir: Path) -> WarehousePaths:
-        raw = os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = project_dir / path  # dbt runs with the project as cwd
-        return cls(path.resolve())
+        return cls(configured_path(WAREHOUSE_ENV, DEFAULT_WAREHOUSE, project_dir).resolve())
+
+
+def configured_path(env_var: str, default: Path, project_dir: Path) -> Path:
+    """The path named by the environment variable ``env_var`` (else ``default``), ``~``
+    expanded; a relative one is taken from the project folder, as dbt runs with the project as
+    its cwd. Neither made absolute nor resolved: the caller decides (a link may be the point)."""
+    path = Path(os.environ.get(env_var) or str(default)).expanduser()
+    return path if path.is_absolute() else project_dir / path
 
 
 def wal(path: Path) -> Path:

@@ -114,10 +114,7 @@ class SparkPaths:
 
     @classmethod
     def resolve(cls, project_dir: Path) -> SparkPaths:
-        raw = os.environ.get(SPARK_WAREHOUSE_ENV) or str(DEFAULT_SPARK_WAREHOUSE)
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = project_dir / path
+        path = publish.configured_path(SPARK_WAREHOUSE_ENV, DEFAULT_SPARK_WAREHOUSE, project_dir)
         return cls(Path(os.path.abspath(path)))  # not resolve(): it is a link
 
 
