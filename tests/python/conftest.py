@@ -230,7 +230,9 @@ class TinyProject:
         return f'"{node["schema"]}"."{node["alias"]}"'
 
 
-def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
+def run_command(
+    args: Sequence[str], env: Mapping[str, str], timeout: float = DBT_TIMEOUT
+) -> CommandResult:
     started = time.monotonic()
     try:
         completed = subprocess.run(
@@ -241,7 +243,7 @@ def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=DBT_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
         returncode, output = completed.returncode, completed.stdout
@@ -249,7 +251,7 @@ def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
         partial = exc.stdout or ""
         if isinstance(partial, bytes):
             partial = partial.decode("utf-8", "replace")
-        returncode, output = -1, f"{partial}\n[timed out after {DBT_TIMEOUT} s]"
+        returncode, output = -1, f"{partial}\n[timed out after {timeout:.0f} s]"
     return CommandResult(tuple(args), returncode, output, time.monotonic() - started)
 
 
