@@ -721,6 +721,7 @@ def _connection(threads: int, memory_limit: str, temp_directory: str | None) -> 
         "preserve_insertion_order": False,
     }
     if temp_directory:
+        Path(temp_directory).mkdir(parents=True, exist_ok=True)
         config["temp_directory"] = temp_directory
     return duckdb.connect(":memory:", config=config)
 
@@ -976,12 +977,16 @@ order by records.record_key
 
 
 def train_parameters(
-    records: pa.Table, *, threads: int = 2, memory_limit: str = "4GB"
+    records: pa.Table,
+    *,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+    temp_directory: str | None = None,
 ) -> LinkageModel:
     """The model the build would learn from ``records`` (or its fallback, saying why)."""
     from splink import DuckDBAPI
 
-    con = _connection(threads, memory_limit, None)
+    con = _connection(threads, memory_limit, temp_directory)
     try:
         _prepare(con, records)
         db_api = DuckDBAPI(con)

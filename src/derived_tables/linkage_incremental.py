@@ -98,12 +98,18 @@ def parameters_table(model: linkage.LinkageModel, record_count: int) -> pa.Table
 
 
 def learn_parameters(
-    records: pa.Table, *, threads: int = 2, memory_limit: str = "4GB"
+    records: pa.Table,
+    *,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+    temp_directory: str | None = None,
 ) -> linkage.LinkageModel:
     """The model a full build links ``records`` with (:func:`linkage.train_parameters`)."""
     if records.num_rows < 2:
         return linkage._fallback(0.0, "fewer than two records")
-    return linkage.train_parameters(records, threads=threads, memory_limit=memory_limit)
+    return linkage.train_parameters(
+        records, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory
+    )
 
 
 def parameters_model(
@@ -113,6 +119,7 @@ def parameters_model(
     is_incremental: bool,
     threads: int = 2,
     memory_limit: str = "4GB",
+    temp_directory: str | None = None,
 ) -> Any:
     """The body of the dbt Python model ``int_person_linkage_parameters``.
 
@@ -122,7 +129,9 @@ def parameters_model(
     if is_incremental:
         return linkage.arrow_to_model_result(PARAMETERS_SCHEMA.empty_table(), session)
     records = linkage.relation_to_arrow(relation)
-    model = learn_parameters(records, threads=threads, memory_limit=memory_limit)
+    model = learn_parameters(
+        records, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory
+    )
     return linkage.arrow_to_model_result(parameters_table(model, records.num_rows), session)
 
 
@@ -144,6 +153,7 @@ def link_model(
     previous: Any | None = None,
     threads: int = 2,
     memory_limit: str = "4GB",
+    temp_directory: str | None = None,
 ) -> Any:
     """The body of the dbt Python model ``int_person_records_linked``, on any engine.
 
@@ -156,7 +166,11 @@ def link_model(
     model = stored_model(linkage.relation_to_arrow(parameters))
     if previous is None:
         linked = linkage.link(
-            records, model=model, threads=threads, memory_limit=memory_limit
+            records,
+            model=model,
+            threads=threads,
+            memory_limit=memory_limit,
+            temp_directory=temp_directory,
         ).linked
     else:
         linked = update_links(
@@ -165,6 +179,7 @@ def link_model(
             model,
             threads=threads,
             memory_limit=memory_limit,
+            temp_directory=temp_directory,
         )
     return linkage.arrow_to_model_result(linked, session)
 

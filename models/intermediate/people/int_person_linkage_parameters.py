@@ -23,4 +23,8 @@ def model(dbt, session):
         is_incremental=dbt.is_incremental,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
         memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "4GB"),
+        # its own folder under the build's: two DuckDB instances must not share one
+        temp_directory=os.path.join(
+            os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"
+        ),
     )

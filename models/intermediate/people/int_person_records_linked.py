@@ -41,4 +41,8 @@ def model(dbt, session):
         previous=session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
         memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "4GB"),
+        # its own folder under the build's: two DuckDB instances must not share one
+        temp_directory=os.path.join(
+            os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"
+        ),
     )
