@@ -910,46 +910,65 @@ def link_model(
     return arrow_to_model_result(linked, session)
 
 
-# One row per record: its person (the cluster's anchor record), the cluster size and the
-# probability of its best scored link.
-_RESULT_SQL = """
-with
+def anchors_sql(clusters: str, cluster_id: str) -> str:
+    """CTE ``anchors``: per cluster of ``clusters`` (``record_key``, ``cluster_id``), its
+    person (the ``record_key`` of its earliest-seen record of ``person_records``, ties broken
+    by the smaller key, so a person keeps its id as newer records join it) and its size."""
+    return f"""
 anchors as (
     select
-        clusters.cluster_id,
+        {clusters}.{cluster_id} as cluster_id,
         arg_min(
             records.record_key, (records.record_first_seen_at, records.record_key)
         ) as person_id,
         count(*) as cluster_size
-    from clusters
+    from {clusters}
     inner join person_records as records
-        on clusters.record_key = records.record_key
-    group by clusters.cluster_id
-),
+        on {clusters}.record_key = records.record_key
+    group by {clusters}.{cluster_id}
+)"""
 
+
+def link_ends_sql(pairs: str) -> str:
+    """CTE ``link_ends``: each scored pair of ``pairs`` from both of its records' sides."""
+    return f"""
 link_ends as (
     select
         record_key_l as record_key,
         record_key_r as other_record_key,
         match_probability
-    from scored_pairs
+    from {pairs}
     union all
     select
         record_key_r as record_key,
         record_key_l as other_record_key,
         match_probability
-    from scored_pairs
-),
+    from {pairs}
+)"""
 
+
+def best_links_sql(links: str) -> str:
+    """CTE ``best_links``: per record of ``links`` (``record_key``, ``other_record_key``,
+    ``match_probability``), its best link (the smaller key on a tie)."""
+    return f"""
 best_links as (
     select
         record_key,
         max(match_probability) as match_probability,
         first(other_record_key order by match_probability desc, other_record_key)
             as best_link_record_key
-    from link_ends
+    from {links}
     group by record_key
-)
+)"""
+
+
+# One row per record: its person (the cluster's anchor record), the cluster size and the
+# probability of its best scored link.
+_RESULT_SQL = f"""
+with
+{anchors_sql("clusters", "cluster_id")},
+{link_ends_sql("scored_pairs")},
+{best_links_sql("link_ends")}
 
 select
     records.system,

@@ -254,7 +254,7 @@ where new_pairs.match_probability >= ? and nodes_l.node <> nodes_r.node
 """
 
 # The rows to replace: records re-grouped, re-scored or at the end of a re-scored pair.
-_UPDATED_SQL = """
+_UPDATED_SQL = f"""
 with
 regrouped as (
     select nodes.record_key, components.component
@@ -262,33 +262,8 @@ regrouped as (
     inner join components
         on nodes.node = components.node
 ),
-
-anchors as (
-    select
-        regrouped.component,
-        arg_min(
-            records.record_key, (records.record_first_seen_at, records.record_key)
-        ) as person_id,
-        count(*) as cluster_size
-    from regrouped
-    inner join person_records as records
-        on regrouped.record_key = records.record_key
-    group by regrouped.component
-),
-
-link_ends as (
-    select
-        record_key_l as record_key,
-        record_key_r as other_record_key,
-        match_probability
-    from new_pairs
-    union all
-    select
-        record_key_r as record_key,
-        record_key_l as other_record_key,
-        match_probability
-    from new_pairs
-),
+{linkage.anchors_sql("regrouped", "component")},
+{linkage.link_ends_sql("new_pairs")},
 
 -- a record not re-scored keeps its pairs: its best is the better of its stored best and
 -- its re-scored pairs (its stored best was not with a changed record)
@@ -305,16 +280,7 @@ candidate_links as (
         and previous.record_key not in (select record_key from rescored)
         and previous.record_key in (select record_key from link_ends)
 ),
-
-best_links as (
-    select
-        record_key,
-        max(match_probability) as match_probability,
-        first(other_record_key order by match_probability desc, other_record_key)
-            as best_link_record_key
-    from candidate_links
-    group by record_key
-),
+{linkage.best_links_sql("candidate_links")},
 
 relinked as (
     select record_key from rescored
@@ -352,7 +318,7 @@ left join previous
 left join regrouped
     on updated.record_key = regrouped.record_key
 left join anchors
-    on regrouped.component = anchors.component
+    on regrouped.component = anchors.cluster_id
 left join relinked
     on updated.record_key = relinked.record_key
 left join best_links
