@@ -22,7 +22,7 @@ def model(dbt, session):
         session,
         is_incremental=dbt.is_incremental,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
-        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "4GB"),
+        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "1500MB"),
         # its own folder under the build's: two DuckDB instances must not share one
         temp_directory=os.path.join(
             os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"

@@ -18,7 +18,8 @@ so that its working tables never touch the warehouse; dbt writes the returned ta
 code runs on DuckDB and on Spark (link_model reads the records and returns the result in the
 engine's own form: an Arrow table, a Spark DataFrame), so both find the same people.
 It uses DUCKDB_THREADS threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT
-of memory (default 4GB; scale 1 needs about 1GB, scale 10 about 3GB).
+of memory (default 1500MB, spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond: at
+scale 10 the linkage alone peaks at 2.4 GB instead of 3.8 GB with 4GB, docs/linkage.md).
 """
 
 import os
@@ -40,7 +41,7 @@ def model(dbt, session):
         parameters=dbt.ref("int_person_linkage_parameters"),
         previous=session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
-        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "4GB"),
+        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "1500MB"),
         # its own folder under the build's: two DuckDB instances must not share one
         temp_directory=os.path.join(
             os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"
