@@ -34,7 +34,7 @@
     {%- if not derived_tables.pseudonymisation_key_is_default() -%}
         {{ return(env_var('DERIVED_PSEUDONYMISATION_KEY')) }}
     {%- endif -%}
-    {%- if target.name not in ('dev', 'ci', 'spark') -%}
+    {%- if target.name not in ('dev', 'ci', 'spark', 'spark_cluster') -%}
         {%- set message -%}
             pseudonymise: DERIVED_PSEUDONYMISATION_KEY is not set (or empty) on
             target '{{ target.name }}'. The development default key is only allowed

@@ -17,9 +17,15 @@
     )
 {%- endmacro %}
 
-{#- Spark: RLIKE (Java regex) with the pattern anchored. -#}
+{#-
+    Spark: RLIKE (Java regex) with the pattern anchored. Spark SQL string
+    literals take backslash escapes (an unknown one such as `\x` or `\d`
+    loses its backslash), so the pattern's backslashes are doubled
+    (spark_string_literal_body) for the regex engine to receive them.
+-#}
 {% macro spark__regex_full_match(expression, pattern) -%}
-    ({{ expression }} rlike '^({{ dbt.escape_single_quotes(pattern) }})$')
+    ({{ expression }} rlike
+        '^({{ derived_tables.spark_string_literal_body(pattern) }})$')
 {%- endmacro %}
 
 {% macro postgres__regex_full_match(expression, pattern) -%}

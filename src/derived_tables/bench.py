@@ -19,6 +19,13 @@ A failed generate step stops the run; a failed build is recorded and the run goe
 benchmark still works while some models or tests fail. Results are printed as a table and written
 to ``bench-results/bench-<scale>-<date>.json``; the exit code is non-zero when a step failed.
 
+``--engine spark`` (a local Spark session, target ``spark``) and ``--engine spark-cluster`` (the
+standalone cluster of ``derived spark-cluster``, started before the build and stopped after it,
+target ``spark_cluster``) time the same generate and full ``derived build`` on Spark (every
+model, seed and data test, write-audit-publish) into ``bench-<engine>-<scale>-<date>.json``.
+A Spark build is always a full build and the model floor is DuckDB's, so those two steps only
+(see docs/spark.md); the chart stays DuckDB's.
+
 The summary gives the two ratios that say what a build costs beyond its models:
 ``full build / model floor`` (what dbt and the tests add) and ``incremental / full`` (what the
 daily build costs against a rebuild of all history), and, from each build's
@@ -82,6 +89,7 @@ class BenchResult:
     scale: float
     seed: int
     started_at: str
+    engine: str = "duckdb"
     finished_at: str = ""
     work_dir: str = ""
     project_dir: str = ""
@@ -184,6 +192,23 @@ def measure(
     )
 
 
+def _on_cluster(
+    project_dir: Path, run: Callable[[], list[Measurement]]
+) -> tuple[list[Measurement], dict[str, Any]]:
+    """Run the steps with the standalone cluster up (stopped after, whatever happens); the
+    outputs record the master's view before and after (the build's application, its cores)."""
+    from derived_tables import spark_cluster
+
+    settings = spark_cluster.default_settings(project_dir)
+    before = spark_cluster.up(settings)
+    try:
+        steps = run()
+        after = spark_cluster.master_state(settings)
+    finally:
+        spark_cluster.down(settings)
+    return steps, {"spark_cluster": {"before": before, "after": after}}
+
+
 def run_steps(
     steps: Sequence[Step],
     env: Mapping[str, str],
@@ -265,12 +290,29 @@ def default_steps(scale: float, seed: int, project_dir: Path, work_dir: Path) ->
     ]
 
 
+#: --engine: the dbt target each engine builds with (DuckDB: the profile's default, dev).
+SPARK_ENGINES = {"spark": "spark", "spark-cluster": "spark_cluster"}
+ENGINES = ("duckdb", *SPARK_ENGINES)
+
+
+def spark_steps(
+    scale: float, seed: int, project_dir: Path, work_dir: Path, engine: str
+) -> list[Step]:
+    """Generate, then the full build on Spark (``--target spark`` or ``spark_cluster``)."""
+    generate, full, *_ = default_steps(scale, seed, project_dir, work_dir)
+    return [
+        generate,
+        Step(full.name, [*full.argv, "--target", SPARK_ENGINES[engine]], required=False),
+    ]
+
+
 def bench_environment(work_dir: Path, project_dir: Path) -> dict[str, str]:
     """Point every path the tools use into the work folder."""
     env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
     env.update(
         DERIVED_DATA_DIR=str(work_dir / "data" / "curated"),
         DERIVED_WAREHOUSE=str(work_dir / "warehouse" / "derived_tables.duckdb"),
+        DERIVED_SPARK_WAREHOUSE=str(work_dir / "warehouse" / "spark"),
         DUCKDB_TEMP_DIRECTORY=str(work_dir / "warehouse" / ".tmp"),
         DBT_TARGET_PATH=str(work_dir / "target"),
         DBT_LOG_PATH=str(work_dir / "logs" / "dbt"),
@@ -445,6 +487,8 @@ def latest_results_by_scale(output_dir: Path) -> list[dict[str, Any]]:
             scale = float(data["scale"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
+        if data.get("engine", "duckdb") != "duckdb":
+            continue  # the chart is DuckDB's: Spark results have their own files
         if scale not in latest or data.get("started_at", "") >= latest[scale].get("started_at", ""):
             latest[scale] = data
     return [latest[scale] for scale in sorted(latest)]
@@ -505,8 +549,9 @@ def write_chart(output_dir: Path) -> Path | None:
     return path
 
 
-def results_path(output_dir: Path, scale: float, when: dt.datetime) -> Path:
-    return output_dir / f"bench-{format_scale(scale)}-{when.date().isoformat()}.json"
+def results_path(output_dir: Path, scale: float, when: dt.datetime, engine: str = "duckdb") -> Path:
+    prefix = "bench" if engine == "duckdb" else f"bench-{engine}"
+    return output_dir / f"{prefix}-{format_scale(scale)}-{when.date().isoformat()}.json"
 
 
 def write_json(result: BenchResult, path: Path) -> None:
@@ -537,6 +582,14 @@ def write_json(result: BenchResult, path: Path) -> None:
 )
 @click.option("--keep", is_flag=True, help="Keep the temporary work folder.")
 @click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="duckdb",
+    show_default=True,
+    help="spark: a local Spark session; spark-cluster: the standalone cluster of `derived "
+    "spark-cluster` (started and stopped here). Spark runs generate and the full build only.",
+)
+@click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -553,6 +606,7 @@ def bench(
     seed: int,
     work_dir: Path | None,
     keep: bool,
+    engine: str,
     output_dir: Path | None,
     project_dir: Path | None,
 ) -> None:
@@ -574,11 +628,15 @@ def bench(
         scale=scale,
         seed=seed,
         started_at=started.isoformat(timespec="seconds"),
+        engine=engine,
         work_dir=str(work),
         project_dir=str(project),
         host=host_facts(project),
     )
-    steps = default_steps(scale, seed, project, work)
+    if engine == "duckdb":
+        steps = default_steps(scale, seed, project, work)
+    else:
+        steps = spark_steps(scale, seed, project, work, engine)
     env = bench_environment(work, project)
     console.print(f"work folder {work}; step logs in {work / 'logs'}")
     dbt_seconds: dict[str, Any] = {}
@@ -601,10 +659,18 @@ def bench(
                     json.loads(kept.read_text(encoding="utf-8"))
                 )
 
-            result.steps = run_steps(
-                steps, env, work, work / "logs", on_step, after_step=after_step
-            )
-        result.outputs = output_facts(work)
+            if engine == "spark-cluster":
+                result.steps, result.outputs = _on_cluster(
+                    project,
+                    lambda: run_steps(
+                        steps, env, work, work / "logs", on_step, after_step=after_step
+                    ),
+                )
+            else:
+                result.steps = run_steps(
+                    steps, env, work, work / "logs", on_step, after_step=after_step
+                )
+        result.outputs = {**result.outputs, **output_facts(work)}
         result.outputs["dbt_node_seconds"] = dbt_seconds
         if floor_json(work).exists():
             result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))
@@ -614,7 +680,7 @@ def bench(
             shutil.rmtree(work, ignore_errors=True)
         raise
     result.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    path = results_path(output, scale, started)
+    path = results_path(output, scale, started, engine)
     write_json(result, path)
     console.print(render_table(result))
     console.print(render_summary(result.summary))

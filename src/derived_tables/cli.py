@@ -46,6 +46,10 @@ def _register() -> None:
     from derived_tables.robustness import robustness
 
     main.add_command(robustness)
+
+    from derived_tables.spark_cluster import spark_cluster
+
+    main.add_command(spark_cluster)
     main.add_command(linkage)
 
 

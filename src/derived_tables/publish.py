@@ -181,11 +181,15 @@ class WarehousePaths:
 
     @classmethod
     def resolve(cls, project_dir: Path) -> WarehousePaths:
-        raw = os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = project_dir / path  # dbt runs with the project as cwd
-        return cls(path.resolve())
+        return cls(configured_path(WAREHOUSE_ENV, DEFAULT_WAREHOUSE, project_dir).resolve())
+
+
+def configured_path(env_var: str, default: Path, project_dir: Path) -> Path:
+    """The path named by the environment variable ``env_var`` (else ``default``), ``~``
+    expanded; a relative one is taken from the project folder, as dbt runs with the project as
+    its cwd. Neither made absolute nor resolved: the caller decides (a link may be the point)."""
+    path = Path(os.environ.get(env_var) or str(default)).expanduser()
+    return path if path.is_absolute() else project_dir / path
 
 
 def wal(path: Path) -> Path:
@@ -757,9 +761,10 @@ def discard_candidate(paths: WarehousePaths) -> Path | None:
 
 
 def pin_curated_snapshot(
-    project: Path, paths: WarehousePaths, as_of: dt.date, as_of_origin: str
+    project: Path, pinned: Path, as_of: dt.date, as_of_origin: str
 ) -> dict[str, str]:
-    """List, check and pin the curated partitions (see snapshot.py); dbt's extra environment."""
+    """List, check and pin the curated partitions into `pinned` (see snapshot.py); dbt's extra
+    environment."""
     root = default_data_dir(project)
     env = {snapshot.AS_OF_ENV: as_of.isoformat()}
     _say(f"as-of date {as_of} (from {as_of_origin})")
@@ -768,7 +773,6 @@ def pin_curated_snapshot(
         return env
     partitions = snapshot.list_partitions(root)
     snapshot.refuse_future_partitions(partitions, as_of)
-    pinned = paths.pinned_curated
     pinned.parent.mkdir(mode=0o700, exist_ok=True)
     shutil.rmtree(pinned, ignore_errors=True)
     method = snapshot.pin(partitions, pinned)
@@ -882,7 +886,8 @@ def build(
     from derived_tables import publish_spark
 
     if publish_spark.target_type(profiles, project, target) == "spark":
-        publish_spark.build_spark(options, docs)  # the Spark design: see publish_spark.py
+        # the Spark design: see publish_spark.py
+        publish_spark.build_spark(options, docs, as_of.date() if as_of else None)
         return
     paths = WarehousePaths.resolve(project)
     as_of_date, as_of_origin = snapshot.resolve_as_of(as_of.date() if as_of else None)
@@ -894,7 +899,9 @@ def build(
         fresh = full_refresh or not paths.private.exists()
         try:
             paths.candidate_dir.mkdir(mode=0o700)
-            extra_env = pin_curated_snapshot(project, paths, as_of_date, as_of_origin)
+            extra_env = pin_curated_snapshot(
+                project, paths.pinned_curated, as_of_date, as_of_origin
+            )
             prepare_candidate(paths, candidate, fresh)
             origin = "a new file" if fresh else f"a copy of the private build file {paths.private}"
             _say(f"candidate {candidate} ({origin})")

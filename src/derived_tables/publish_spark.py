@@ -31,6 +31,7 @@ they see one whole audited build: the tables and the metastore of the same build
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -38,24 +39,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import yaml
 
-from derived_tables import publish
+from derived_tables import publish, snapshot
 
 SPARK_WAREHOUSE_ENV = "DERIVED_SPARK_WAREHOUSE"
 
-#: The curated-file tests (tests/generic/sources/) read each Parquet file's own schema and list
-#: the partition folders: DuckDB's parquet_schema() and glob(), which Spark SQL has no
-#: equivalent of. They check the delivered files, not the engine's tables, so a Spark build
-#: leaves them out (``--exclude``) and says so; the DuckDB build runs them on the same files.
+#: The schema-drift tests of the curated files (tests/generic/sources/) read each Parquet
+#: file's own footer schema (DuckDB's parquet_schema()), which Spark SQL has no equivalent of:
+#: a Spark table has one merged schema. They check the delivered files, not the engine's
+#: tables, so a Spark build leaves them out (``--exclude``) and says so; the DuckDB build runs
+#: them on the same files. (latest_extract_has_rows runs on Spark:
+#: spark__curated_extraction_dates lists the partitions.)
 SPARK_EXCLUDED_TESTS: tuple[str, ...] = (
     "test_name:columns_all_declared",
     "test_name:columns_match_contract",
-    "test_name:latest_extract_has_rows",
     "test_name:values_parse_as_declared_type",
 )
 DEFAULT_SPARK_WAREHOUSE = Path("warehouse") / "spark"
@@ -114,10 +117,7 @@ class SparkPaths:
 
     @classmethod
     def resolve(cls, project_dir: Path) -> SparkPaths:
-        raw = os.environ.get(SPARK_WAREHOUSE_ENV) or str(DEFAULT_SPARK_WAREHOUSE)
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = project_dir / path
+        path = publish.configured_path(SPARK_WAREHOUSE_ENV, DEFAULT_SPARK_WAREHOUSE, project_dir)
         return cls(Path(os.path.abspath(path)))  # not resolve(): it is a link
 
 
@@ -164,8 +164,11 @@ def spark_dbt_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "derived_tables.spark_dbt", *args]
 
 
-def run_spark_dbt(args: list[str], candidate: Path, project_dir: Path) -> int:
+def run_spark_dbt(
+    args: list[str], candidate: Path, project_dir: Path, extra_env: Mapping[str, str]
+) -> int:
     env = dict(os.environ)
+    env.update(extra_env)
     env.update({SPARK_WAREHOUSE_ENV: str(candidate), "DO_NOT_TRACK": "1"})
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     completed = subprocess.run(
@@ -178,8 +181,14 @@ def run_spark_dbt(args: list[str], candidate: Path, project_dir: Path) -> int:
     return completed.returncode
 
 
-def build_spark(options: publish.DbtOptions, docs: bool) -> None:
-    """Write-audit-publish a complete Spark warehouse (see the module's description)."""
+def build_spark(options: publish.DbtOptions, docs: bool, as_of: dt.date | None = None) -> None:
+    """Write-audit-publish a complete Spark warehouse (see the module's description).
+
+    As on DuckDB, the curated partitions are checked against the as-of date (a future-dated
+    one is refused) and pinned when the build starts: hard links in the candidate's
+    ``curated/`` folder, which the Spark sources are registered over. The published build
+    keeps reading the very files it was built and tested on, whatever lands later.
+    """
     if options.select:
         raise click.UsageError(
             "--select is not supported on Spark: every Spark build is a complete new "
@@ -196,6 +205,7 @@ def build_spark(options: publish.DbtOptions, docs: bool) -> None:
         options.threads,
     )
     paths = SparkPaths.resolve(options.project_dir)
+    as_of_date, as_of_origin = snapshot.resolve_as_of(as_of)
     started = time.monotonic()
     with publish.build_lock(paths.lock_paths), publish.sigterm_as_exception():
         check_published_is_link(paths)
@@ -208,11 +218,14 @@ def build_spark(options: publish.DbtOptions, docs: bool) -> None:
                 "left out on Spark (DuckDB-only checks of the curated files): "
                 + ", ".join(t.split(":", 1)[1] for t in SPARK_EXCLUDED_TESTS)
             )
+            extra_env = publish.pin_curated_snapshot(
+                options.project_dir, candidate / "curated", as_of_date, as_of_origin
+            )
             results_file = publish.target_path(options.project_dir) / "run_results.json"
             for step, args in full.steps(docs):
                 publish._say(f"{step} (Spark) ...")
                 step_started = time.time()
-                code = run_spark_dbt(args, candidate, options.project_dir)
+                code = run_spark_dbt(args, candidate, options.project_dir, extra_env)
                 results = publish.read_run_results(results_file, step_started)
                 failed = [r for r in results or [] if r.status in publish.FAILED_STATUSES]
                 if code != 0 or failed:

@@ -230,7 +230,9 @@ class TinyProject:
         return f'"{node["schema"]}"."{node["alias"]}"'
 
 
-def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
+def run_command(
+    args: Sequence[str], env: Mapping[str, str], timeout: float = DBT_TIMEOUT
+) -> CommandResult:
     started = time.monotonic()
     try:
         completed = subprocess.run(
@@ -241,7 +243,7 @@ def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=DBT_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
         returncode, output = completed.returncode, completed.stdout
@@ -249,8 +251,21 @@ def run_command(args: Sequence[str], env: Mapping[str, str]) -> CommandResult:
         partial = exc.stdout or ""
         if isinstance(partial, bytes):
             partial = partial.decode("utf-8", "replace")
-        returncode, output = -1, f"{partial}\n[timed out after {DBT_TIMEOUT} s]"
+        returncode, output = -1, f"{partial}\n[timed out after {timeout:.0f} s]"
     return CommandResult(tuple(args), returncode, output, time.monotonic() - started)
+
+
+def copy_project_parts(dest: Path, keep: Sequence[str]) -> Path:
+    """Copy the named files and folders of the project (configuration, macros, seeds, ...)
+    into ``dest``, for tests that run a tool on a project of their own; returns ``dest``."""
+    for name in keep:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

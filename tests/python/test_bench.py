@@ -163,6 +163,26 @@ def test_default_steps_are_the_five_benchmarked_commands(tmp_path: Path) -> None
     assert Path(value(floor, "--work-dir")).is_relative_to(work)
 
 
+@pytest.mark.parametrize(
+    ("engine", "target"), [("spark", "spark"), ("spark-cluster", "spark_cluster")]
+)
+def test_spark_steps_are_generate_and_the_full_build_on_the_engines_target(
+    tmp_path: Path, engine: str, target: str
+) -> None:
+    project, work = tmp_path / "project", tmp_path / "work"
+    duckdb_steps = bench.default_steps(0.5, 7, project, work)
+    steps = bench.spark_steps(0.5, 7, project, work, engine)
+    assert [s.name for s in steps] == ["generate", "build (full)"]
+    assert steps[0] == duckdb_steps[0]
+    build = steps[1].argv
+    assert build[: len(duckdb_steps[1].argv)] == duckdb_steps[1].argv
+    assert build[build.index("--target") + 1] == target
+    when = dt.datetime(2024, 1, 31, 12, tzinfo=dt.UTC)
+    assert bench.results_path(Path("out"), 0.5, when, engine) == Path(
+        f"out/bench-{engine}-0.5-2024-01-31.json"
+    )
+
+
 def test_environment_keeps_everything_in_the_work_folder(tmp_path: Path) -> None:
     work, project = tmp_path / "work", tmp_path / "project"
     env = bench.bench_environment(work, project)
@@ -170,6 +190,7 @@ def test_environment_keeps_everything_in_the_work_folder(tmp_path: Path) -> None
         "DERIVED_DATA_DIR",
         "DERIVED_WAREHOUSE",
         "DUCKDB_TEMP_DIRECTORY",
+        "DERIVED_SPARK_WAREHOUSE",
         "DBT_TARGET_PATH",
         "DBT_LOG_PATH",
     ):
@@ -349,6 +370,8 @@ def test_chart_is_drawn_from_the_latest_result_at_each_scale(tmp_path: Path) -> 
     _result_json(tmp_path, 1.0, "2024-01-02T10:00:00+00:00", 20.0)
     _result_json(tmp_path, 10.0, "2024-01-02T11:00:00+00:00", 200.0)
     (tmp_path / "bench-junk.json").write_text("not json")
+    spark = {"scale": 1.0, "engine": "spark", "started_at": "2024-01-03T10:00:00+00:00"}
+    (tmp_path / "bench-spark-1-2024-01-03.json").write_text(json.dumps(spark))
     latest = bench.latest_results_by_scale(tmp_path)
     assert [(r["scale"], r["steps"][0]["seconds"]) for r in latest] == [(1.0, 20.0), (10.0, 200.0)]
     chart = bench.write_chart(tmp_path)

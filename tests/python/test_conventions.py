@@ -10,7 +10,6 @@ breaks it, and must name none of the good ones.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,8 @@ from textwrap import dedent
 
 import pytest
 import yaml
+
+from conftest import copy_project_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -38,13 +39,7 @@ KEEP = (
 
 def copy_project(dest: Path) -> Path:
     """The project's configuration, macros, seeds and generic tests, no models."""
-    for name in KEEP:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+    copy_project_parts(dest, KEEP)
     for folder in ("models", "analyses", "tests"):
         (dest / folder).mkdir(exist_ok=True)
     return dest

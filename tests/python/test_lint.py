@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
+from conftest import copy_project_parts
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 KEEP = (
@@ -46,14 +48,7 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 def copy_project(dest: Path) -> Path:
     """The project's configuration, macros, seeds and generic tests, no models."""
-    for name in KEEP:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    return dest
+    return copy_project_parts(dest, KEEP)
 
 
 def write(project: Path, files: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import textwrap
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -55,9 +56,13 @@ class FakeSparkDbt:
         self.project = project
         self.fail = False
         self.calls: list[list[str]] = []
+        self.envs: list[dict[str, str]] = []
 
-    def __call__(self, args: list[str], candidate: Path, project_dir: Path) -> int:
+    def __call__(
+        self, args: list[str], candidate: Path, project_dir: Path, extra_env: Mapping[str, str]
+    ) -> int:
         self.calls.append(args)
+        self.envs.append(dict(extra_env))
         (candidate / "tables").mkdir(exist_ok=True)
         (candidate / "metastore_db").mkdir(exist_ok=True)
         (candidate / "tables" / "build.txt").write_text(str(len(self.calls)), encoding="utf-8")
@@ -162,3 +167,39 @@ def test_stale_candidates_are_removed(project: Path, fake_dbt: FakeSparkDbt) -> 
     assert result.exit_code == 0, result.output
     assert not stale.exists() and "removed a build folder no link names" in result.output
     assert os.path.islink(project / "warehouse" / "spark")
+
+
+def _curated_file(project: Path, date: str) -> Path:
+    folder = project / "data" / "curated" / "nomis" / "movements" / f"extraction_date={date}"
+    folder.mkdir(parents=True)
+    (folder / "part-0.parquet").write_bytes(b"PAR1 not read here")
+    return folder / "part-0.parquet"
+
+
+def test_curated_partitions_are_pinned_in_the_candidate_with_the_as_of_date(
+    project: Path, fake_dbt: FakeSparkDbt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DERIVED_DATA_DIR", raising=False)
+    source = _curated_file(project, "2025-06-30")
+    result = _build(project, "--as-of", "2025-06-30")
+    assert result.exit_code == 0, result.output
+    env = fake_dbt.envs[0]
+    assert env["DERIVED_AS_OF"] == "2025-06-30"
+    pinned = Path(env["DERIVED_DATA_DIR"])
+    published = (project / "warehouse" / "spark").resolve()
+    assert pinned == published / "curated", "the sources must read files kept with the build"
+    kept = pinned / "nomis" / "movements" / "extraction_date=2025-06-30" / "part-0.parquet"
+    assert kept.read_bytes() == source.read_bytes()
+
+
+def test_a_future_dated_partition_is_refused_and_nothing_is_published(
+    project: Path, fake_dbt: FakeSparkDbt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DERIVED_DATA_DIR", raising=False)
+    _curated_file(project, "2025-07-01")
+    result = _build(project, "--as-of", "2025-06-30")
+    assert result.exit_code == 65, result.output
+    assert "2025-07-01" in result.output
+    assert not fake_dbt.calls, "dbt ran on refused input"
+    assert not (project / "warehouse" / "spark").exists()
+    assert not any((project / "warehouse" / "spark-builds").iterdir())

@@ -4,8 +4,8 @@
 
     - NOMIS versions whose tracked attributes (capacity, CNA, security
       category, operational and deleted flags) equal those of the previous
-      version are merged into it: a new dimension row only when an attribute
-      the dimension shows has changed.
+      version are merged into it (scd2_changed_versions()): a new dimension
+      row only when an attribute the dimension shows has changed.
     - The first NOMIS version is valid from the establishment's opening date
       (seed `opened_date`), or from its NOMIS time when that is earlier. An
       establishment that opened after 1900-01-01 gets a pre-opening version
@@ -17,18 +17,15 @@
       earlier).
     - Establishments of the reference seed that NOMIS holds no version of get
       one version with unknown (null) attributes, so the dimension lists them.
-    - version_number, valid_to and is_current are derived after all that.
-      source_valid_from keeps the NOMIS time (null on versions NOMIS did not
+    - version_number, valid_to and is_current are derived after all that
+      (version_validity(), as staging does). source_valid_from keeps the NOMIS time (null on versions NOMIS did not
       record).
 -#}
 {%- set beginning_of_time = "cast('1900-01-01' as "
     ~ dbt.type_timestamp() ~ ")" -%}
 {%- set tracked_columns = [
-    'operational_capacity',
-    'certified_normal_accommodation',
-    'security_category_code',
-    'is_operational',
-    'is_deleted',
+    'operational_capacity', 'certified_normal_accommodation',
+    'security_category_code', 'is_operational', 'is_deleted',
 ] -%}
 
 with
@@ -45,48 +42,13 @@ establishments as (
 
 ),
 
-source_versions as (
-
-    select
-        establishment_code,
-        operational_capacity,
-        certified_normal_accommodation,
-        security_category_code,
-        is_operational,
-        is_deleted,
-        valid_from,
-        {{ surrogate_key(tracked_columns) }} as tracked_attributes_hash
-    from establishment_history
-
-),
-
-changes_flagged as (
-
-    select
-        *,
-        coalesce(
-            tracked_attributes_hash != lag(tracked_attributes_hash) over (
-                partition by establishment_code
-                order by valid_from
-            ),
-            true
-        ) as is_change
-    from source_versions
-
-),
-
+-- the NOMIS versions that change a tracked attribute; the others are merged
+-- into the version before them
 changed_versions as (
 
-    select
-        establishment_code,
-        operational_capacity,
-        certified_normal_accommodation,
-        security_category_code,
-        is_operational,
-        is_deleted,
-        valid_from as source_valid_from
-    from changes_flagged
-    where is_change
+    {{ scd2_changed_versions(
+        'establishment_history', 'establishment_code', tracked_columns,
+    ) }}
 
 ),
 
@@ -94,7 +56,7 @@ first_source_versions as (
 
     select
         establishment_code,
-        min(source_valid_from) as first_source_valid_from
+        min(valid_from) as first_source_valid_from
     from changed_versions
     group by establishment_code
 
@@ -146,13 +108,13 @@ nomis_versions as (
         changed_versions.security_category_code,
         changed_versions.is_operational,
         changed_versions.is_deleted,
-        changed_versions.source_valid_from,
+        changed_versions.valid_from as source_valid_from,
         case
             when
-                changed_versions.source_valid_from
+                changed_versions.valid_from
                 = first_versions.first_source_valid_from
                 then first_versions.first_valid_from
-            else changed_versions.source_valid_from
+            else changed_versions.valid_from
         end as valid_from
     from changed_versions
     inner join first_versions
@@ -214,21 +176,9 @@ versions_unioned as (
 
 versions_sequenced as (
 
-    select
-        *,
-        cast(
-            row_number()
-                over (
-                    partition by establishment_code
-                    order by valid_from
-                )
-            as {{ dbt.type_int() }}
-        ) as version_number,
-        lead(valid_from) over (
-            partition by establishment_code
-            order by valid_from
-        ) as next_valid_from
-    from versions_unioned
+    {{ version_validity(
+        'versions_unioned', 'establishment_code', 'establishment_version_id'
+    ) }}
 
 ),
 
@@ -236,7 +186,7 @@ final as (
 
     select
         establishment_code,
-        version_number,
+        cast(version_number as {{ dbt.type_int() }}) as version_number,
         operational_capacity,
         certified_normal_accommodation,
         security_category_code,
@@ -244,8 +194,8 @@ final as (
         is_deleted,
         source_valid_from,
         valid_from,
-        next_valid_from as valid_to,
-        next_valid_from is null as is_current
+        valid_to,
+        is_current
     from versions_sequenced
 
 )

@@ -1,17 +1,12 @@
 {#-
     One row per Delius event (a probation order or licence), in its current
-    version, with what the facts need about it:
-
-    - its termination: the earliest termination row of the event dated on or
-      before the as-of date (a termination dated after it has not happened
-      yet: staging flags it); when none has arrived yet but the event's
-      status is TERMINATED, the date of the first TERMINATED version (the
-      reason is then unknown);
-    - its requirements summarised by type (unpaid work hours, RAR days,
-      curfew months; flags for the treatment requirements);
-    - lineage for incremental facts: the earliest order start date over the
-      event's versions and the latest extract that delivered a version or a
-      termination of the event.
+    version, with its termination (the earliest termination row dated on or
+    before the as-of date, as one dated after it has not happened yet; when
+    none has arrived but the event's status is TERMINATED, the date of its
+    first TERMINATED version, reason unknown), its requirements
+    (int_probation_requirements_summarised) and, for incremental facts, its
+    lineage (the earliest order start date over its versions, the latest
+    extract that delivered a version or a termination of it).
 
     Soft-deleted events are kept, flagged, so incremental facts see the
     deletion; facts leave them out. Versions without an event id cannot be
@@ -32,9 +27,9 @@ terminations as (
 
 ),
 
-requirements as (
+requirements_summarised as (
 
-    select * from {{ ref('stg_delius__requirements') }}
+    select * from {{ ref('int_probation_requirements_summarised') }}
 
 ),
 
@@ -89,56 +84,6 @@ terminated_versions as (
         min(cast(valid_from as date)) as first_terminated_date
     from event_history
     where event_status_code = 'TERMINATED'
-    group by event_id
-
-),
-
-requirements_summarised as (
-
-    select
-        event_id,
-        count(*) as requirement_count,
-        sum(
-            case
-                when
-                    requirement_type_code = 'UPW' and length_unit = 'HOURS'
-                    then length_value
-                else 0
-            end
-        ) as upw_hours,
-        sum(
-            case
-                when requirement_type_code = 'RAR' and length_unit = 'DAYS'
-                    then length_value
-                else 0
-            end
-        ) as rar_days,
-        sum(
-            case
-                when
-                    requirement_type_code = 'CURFEW'
-                    and length_unit = 'MONTHS'
-                    then length_value
-                else 0
-            end
-        ) as curfew_months,
-        sum(case when requirement_type_code = 'UPW' then 1 else 0 end)
-            as upw_count,
-        sum(case when requirement_type_code = 'RAR' then 1 else 0 end)
-            as rar_count,
-        sum(case when requirement_type_code = 'CURFEW' then 1 else 0 end)
-            as curfew_count,
-        sum(case when requirement_type_code = 'DRUG_REHAB' then 1 else 0 end)
-            as drug_rehab_count,
-        sum(
-            case
-                when requirement_type_code = 'ALCOHOL_TREATMENT' then 1 else 0
-            end
-        ) as alcohol_treatment_count,
-        sum(
-            case when requirement_type_code = 'MENTAL_HEALTH' then 1 else 0 end
-        ) as mental_health_count
-    from requirements
     group by event_id
 
 ),

@@ -21,8 +21,6 @@
     reference data needs --full-refresh.
 -#}
 
-{%- set not_yet_arrived = default_member_key('not_yet_arrived') %}
-
 {{ check_high_water_mark(
     ref('int_case_outcomes_enriched'),
     'source_extracted_at',
@@ -71,64 +69,17 @@ disposals as (
 
 ),
 
-{% if is_incremental() %}
-
-existing_outcomes as (
-
-    select * from {{ this }}
-
-),
-
-high_water_mark as (
-
-    select {{ high_water_mark('extracted_at') }} as max_extracted_at
-    from existing_outcomes
-
-),
-
-{% endif %}
-
--- the defendant's person, in the version valid on the outcome date (the
--- current version when the date is unknown)
-person_keys as (
-
-    select
-        outcomes.outcome_id,
-        {{ dimension_key('persons.person_key', 'outcomes.defendant_id') }}
-            as person_key
-    from outcomes
-    left join persons
-        on
-            outcomes.pseudonymised_person_id = persons.person_id
-            and {{ scd2_valid_at('persons', 'outcomes.outcome_date') }}
-
-),
-
-outcomes_to_load as (
-
-    select outcomes.*
-    from outcomes
-    {%- if is_incremental() %}
-    cross join high_water_mark
-    where
-        outcomes.source_extracted_at > high_water_mark.max_extracted_at
-        or outcomes.outcome_id in (
-            select outcome_id from existing_outcomes
-            where
-                {{ not_yet_arrived }} in (
-                    date_key, offence_key, court_key, region_key, disposal_key
-                )
-        )
-        or outcomes.outcome_id in (
-            select existing_outcomes.outcome_id
-            from existing_outcomes
-            inner join person_keys
-                on existing_outcomes.outcome_id = person_keys.outcome_id
-            where existing_outcomes.person_key != person_keys.person_key
-        )
-    {%- endif %}
-
-),
+-- person_keys, and outcomes_to_load: the outcomes this run loads, (a) to (c)
+-- above (all of them on a full refresh)
+{{ incremental_fact_rows_to_load(
+    rows='outcomes',
+    unique_key='outcome_id',
+    key_columns=[
+        'date_key', 'offence_key', 'court_key', 'region_key', 'disposal_key',
+    ],
+    person_id_column='defendant_id',
+    person_date='outcome_date',
+) }}
 
 outcomes_keyed as (
 

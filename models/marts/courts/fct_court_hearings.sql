@@ -28,8 +28,6 @@
     court moving region) needs --full-refresh.
 -#}
 
-{%- set not_yet_arrived = default_member_key('not_yet_arrived') %}
-
 {{ check_high_water_mark(
     ref('int_hearings_enriched'),
     'source_extracted_at',
@@ -71,73 +69,16 @@ hearing_types as (
 
 ),
 
-{% if is_incremental() %}
-
-existing_hearings as (
-
-    select * from {{ this }}
-
-),
-
-high_water_mark as (
-
-    select {{ high_water_mark('extracted_at') }} as max_extracted_at
-    from existing_hearings
-
-),
-
-{% endif %}
-
--- the defendant's person, in the version valid on the hearing date (the
--- current version when the date is unknown)
-person_keys as (
-
-    select
-        hearings.hearing_id,
-        {{ dimension_key('persons.person_key', 'hearings.defendant_id') }}
-            as person_key
-    from hearings
-    left join persons
-        on
-            hearings.pseudonymised_person_id = persons.person_id
-            and {{ scd2_valid_at('persons', 'hearings.hearing_date') }}
-
-),
-
-hearings_to_load as (
-
-    select hearings.*
-    from hearings
-    {%- if is_incremental() %}
-    cross join high_water_mark
-    where
-        hearings.source_extracted_at > high_water_mark.max_extracted_at
-        or hearings.hearing_id in (
-            select hearing_id from existing_hearings
-            where
-                {{ not_yet_arrived }} in (
-                    date_key, court_key, region_key, hearing_type_key
-                )
-        )
-        or hearings.hearing_id in (
-            select existing_hearings.hearing_id
-            from existing_hearings
-            inner join person_keys
-                on existing_hearings.hearing_id = person_keys.hearing_id
-            where existing_hearings.person_key != person_keys.person_key
-        )
-        or hearings.hearing_id in (
-            select existing_hearings.hearing_id
-            from existing_hearings
-            inner join hearings as renumbered
-                on existing_hearings.hearing_id = renumbered.hearing_id
-            where
-                existing_hearings.hearing_number
-                is distinct from renumbered.hearing_number
-        )
-    {%- endif %}
-
-),
+-- person_keys, and hearings_to_load: the hearings this run loads, (a) to (d)
+-- above (all of them on a full refresh)
+{{ incremental_fact_rows_to_load(
+    rows='hearings',
+    unique_key='hearing_id',
+    key_columns=['date_key', 'court_key', 'region_key', 'hearing_type_key'],
+    person_id_column='defendant_id',
+    person_date='hearing_date',
+    recomputed_columns=['hearing_number'],
+) }}
 
 hearings_keyed as (
 

@@ -172,15 +172,10 @@ movements_to_load as (
     where
         movements_keyed.extracted_at > high_water_mark.max_extracted_at
         or stored_movements.movement_id is null
-        or movements_keyed.date_key != stored_movements.date_key
-        or movements_keyed.person_key != stored_movements.person_key
-        or movements_keyed.from_establishment_key
-        != stored_movements.from_establishment_key
-        or movements_keyed.to_establishment_key
-        != stored_movements.to_establishment_key
-        or movements_keyed.movement_reason_key
-        != stored_movements.movement_reason_key
-        or movements_keyed.region_key != stored_movements.region_key
+        or {{ keys_differ('movements_keyed', 'stored_movements', [
+            'date_key', 'person_key', 'from_establishment_key',
+            'to_establishment_key', 'movement_reason_key', 'region_key',
+        ]) }}
     {%- endif %}
 
 ),

@@ -10,30 +10,22 @@
 {#-
     Periodic snapshot, one row per establishment and day, from the first
     movement date to the as-of date (the latest NOMIS extraction date, see
-    int_nomis_extracts_summarised). The
-    population at the end of a day is a running sum of daily changes (+1 on
-    the day a stay starts, -1 on the day it ends) per establishment, so the
-    stays are never exploded to days; a stay that began before the first
-    movement date is in the opening population of the first day.
+    int_nomis_extracts_summarised). The population at the end of a day is a
+    running sum of daily changes per establishment
+    (prison_population_changes(): +1 on the day a stay starts, -1 on the day
+    it ends), so stays are never exploded to days.
 
-    Incremental, delete+insert by period: unique_key is the day, so a run
-    replaces whole days (every establishment of a day it writes). The
-    table's last day is the as-of date of the run that wrote it; a run
-    recomputes every day from the earliest of:
-      (a) the day after that as-of date (the new days);
-      (b) the first date a booking touched by a newer extract can have a stay
-          (a late movement or a booking change can move a stay back to the
-          booking's start), clipped to the first movement date;
-      (c) the first movement date, when an establishment is new to the table
-          or the first movement date moved back;
-    continuing each establishment's running sum from its stored population
-    of the day before. An earlier day is re-written (stored counts, fresh
-    keys) only when the establishment version of one of its rows now
-    resolves differently (key, region or capacity: a dimension row arrived
-    or changed). So an incremental run gives the same table as a full
-    refresh. The window, the running sum and the re-keying are written once,
-    in macros/kimball/periodic_snapshot.sql (shared with
-    fct_probation_caseload_monthly); this model gives its inputs and its keys.
+    Incremental, delete+insert by day (every establishment of a day it
+    writes). The window, the running sum and the re-keying are written once,
+    in periodic_snapshot_rows() (macros/kimball/periodic_snapshot.sql,
+    shared with fct_probation_caseload_monthly): a run recomputes every day
+    from the earliest of (a) the day after the stored as-of date, (b) the
+    first date a booking touched by a newer extract can have a stay (a late
+    movement or a booking change can move a stay back to the booking's
+    start), (c) the first movement date, when an establishment is new to the
+    table or that date moved back; an earlier day is re-written only when
+    the establishment version of one of its rows resolves differently now.
+    So an incremental run gives the same table as a full refresh.
 -#}
 
 {%- set int_type = dbt.type_int() -%}
@@ -111,84 +103,9 @@ snapshot_establishments as (
 
 ),
 
-counted_stays as (
-
-    select
-        stays.establishment_code,
-        stays.arrival_kind,
-        stays.departure_kind,
-        stays.end_date,
-        case
-            when
-                stays.start_date is null
-                or stays.start_date < snapshot_window.first_snapshot_date
-                then snapshot_window.first_snapshot_date
-            else stays.start_date
-        end as counted_from_date,
-        coalesce(
-            stays.start_date >= snapshot_window.first_snapshot_date, false
-        ) as is_arrival_in_snapshot
-    from stays
-    cross join snapshot_window
-    where
-        not stays.is_booking_deleted
-        and (
-            stays.end_date is null
-            or stays.end_date >= snapshot_window.first_snapshot_date
-        )
-
-),
-
-population_changes as (
-
-    select
-        establishment_code,
-        counted_from_date as change_date,
-        1 as population_change,
-        case
-            when is_arrival_in_snapshot and arrival_kind = 'RECEPTION'
-                then 1
-            else 0
-        end as receptions,
-        case
-            when is_arrival_in_snapshot and arrival_kind = 'TRANSFER'
-                then 1
-            else 0
-        end as transfers_in,
-        0 as transfers_out,
-        0 as releases
-    from counted_stays
-
-    union all
-
-    select
-        establishment_code,
-        end_date as change_date,
-        -1 as population_change,
-        0 as receptions,
-        0 as transfers_in,
-        case when departure_kind = 'TRANSFER' then 1 else 0 end
-            as transfers_out,
-        case when departure_kind = 'RELEASE' then 1 else 0 end as releases
-    from counted_stays
-    where end_date is not null
-
-),
-
-daily_changes as (
-
-    select
-        establishment_code,
-        change_date as population_date,
-        sum(population_change) as population_change,
-        sum(receptions) as receptions,
-        sum(transfers_in) as transfers_in,
-        sum(transfers_out) as transfers_out,
-        sum(releases) as releases
-    from population_changes
-    group by establishment_code, change_date
-
-),
+-- per establishment and day: the population change, receptions, transfers
+-- and releases
+{{ prison_population_changes() }}
 
 -- every day up to the as-of date
 snapshot_days as (

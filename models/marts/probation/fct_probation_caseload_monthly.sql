@@ -15,31 +15,21 @@
     in the data) to the month of the as-of date (the latest Delius
     extraction date; see int_delius_extracts_summarised). An order counts in
     the unit and order type managing it on the day
-    (int_supervision_periods_derived).
+    (int_supervision_periods_derived). `active_orders` is the caseload at
+    the month's snapshot date (the month end; the as-of date for the current
+    month): a running sum of monthly changes (probation_caseload_changes()),
+    never an explosion of orders into months.
 
-    `active_orders` is the caseload at the end of the month's snapshot date
-    (the month end; the as-of date for the current month): a running sum
-    of monthly changes (+1 in the month a supervision period becomes active,
-    -1 in the month it stops), never an explosion of orders into months.
-
-    Incremental, delete+insert by period: unique_key is the month, so a run
-    replaces whole months. The table's latest snapshot date is the as-of
-    date of the run that wrote it; a run recomputes every month from the
-    earliest of:
-      (a) the month of that as-of date (its snapshot date and month-to-date
-          counts move);
-      (b) the month of the earliest start of an order touched by a newer
-          extract (a new version or termination can change the order's
-          periods anywhere from its start), clipped to the first month;
-      (c) the first month, when a combination is new to the table or the
-          first month moved back;
-    continuing each combination's running sum from its stored caseload of
-    the month before. An earlier month is re-written (stored counts, fresh
-    keys) only when a row's unit, region or order type key resolves
-    differently now. So an incremental run gives the same table as a full
-    refresh. The window, the running sum and the re-keying are written once,
-    in macros/kimball/periodic_snapshot.sql (shared with
-    fct_prison_population_daily); this model gives its inputs and its keys.
+    Incremental, delete+insert by month. The window, the running sum and the
+    re-keying are written once, in periodic_snapshot_rows()
+    (macros/kimball/periodic_snapshot.sql, shared with
+    fct_prison_population_daily): a run recomputes every month from the
+    earliest of (a) the month of the stored as-of date, (b) the month of the
+    earliest start of an order touched by a newer extract, (c) the first
+    month, when a combination is new to the table or the first month moved
+    back; an earlier month is re-written only when a row's unit, region or
+    order type key resolves differently now. So an incremental run gives
+    the same table as a full refresh.
 -#}
 
 {%- set int_type = dbt.type_int() -%}
@@ -136,124 +126,9 @@ caseload_combinations as (
 
 ),
 
-counted_periods as (
-
-    select
-        periods.pdu_code,
-        periods.order_type_code,
-        periods.has_active_days,
-        periods.is_start_period,
-        periods.is_termination_period,
-        periods.is_successful_completion,
-        periods.order_start_date,
-        periods.termination_date,
-        periods.active_from_date,
-        periods.active_to_date,
-        cast({{ dbt.date_trunc('month', 'periods.order_start_date') }} as date)
-            as start_month_start_date,
-        cast({{ dbt.date_trunc('month', 'periods.termination_date') }} as date)
-            as termination_month_start_date,
-        cast({{ dbt.date_trunc('month', 'periods.active_from_date') }} as date)
-            as active_from_month_start_date,
-        cast({{ dbt.date_trunc('month', 'periods.active_to_date') }} as date)
-            as active_to_month_start_date,
-        snapshot_window.first_snapshot_date as first_month_start_date,
-        snapshot_window.as_of_date
-    from periods
-    cross join snapshot_window
-    where not periods.is_event_deleted
-
-),
-
-caseload_changes as (
-
-    -- +1 in the month a period becomes active (periods active before the
-    -- first month are in its opening caseload)
-    select
-        pdu_code,
-        order_type_code,
-        case
-            when active_from_month_start_date < first_month_start_date
-                then first_month_start_date
-            else active_from_month_start_date
-        end as change_month_start_date,
-        1 as active_change,
-        0 as order_starts,
-        0 as order_terminations,
-        0 as successful_terminations
-    from counted_periods
-    where has_active_days and active_from_date <= as_of_date
-
-    union all
-
-    -- -1 in the month it stops being active
-    select
-        pdu_code,
-        order_type_code,
-        case
-            when active_to_month_start_date < first_month_start_date
-                then first_month_start_date
-            else active_to_month_start_date
-        end as change_month_start_date,
-        -1 as active_change,
-        0 as order_starts,
-        0 as order_terminations,
-        0 as successful_terminations
-    from counted_periods
-    where
-        has_active_days
-        and active_from_date <= as_of_date
-        and active_to_date <= as_of_date
-
-    union all
-
-    select
-        pdu_code,
-        order_type_code,
-        start_month_start_date as change_month_start_date,
-        0 as active_change,
-        1 as order_starts,
-        0 as order_terminations,
-        0 as successful_terminations
-    from counted_periods
-    where
-        is_start_period
-        and order_start_date >= first_month_start_date
-        and order_start_date <= as_of_date
-
-    union all
-
-    select
-        pdu_code,
-        order_type_code,
-        termination_month_start_date as change_month_start_date,
-        0 as active_change,
-        0 as order_starts,
-        1 as order_terminations,
-        case when is_successful_completion then 1 else 0 end
-            as successful_terminations
-    from counted_periods
-    where
-        is_termination_period
-        and termination_date >= first_month_start_date
-        and termination_date <= as_of_date
-
-),
-
-monthly_changes as (
-
-    select
-        pdu_code,
-        order_type_code,
-        change_month_start_date as month_start_date,
-        sum(active_change) as active_orders_change,
-        sum(order_starts) as order_starts,
-        sum(order_terminations) as order_terminations,
-        sum(successful_terminations) as successful_terminations
-    from caseload_changes
-    group by pdu_code, order_type_code, change_month_start_date
-
-),
+-- per unit, order type and month: the caseload change, starts and
+-- terminations
+{{ probation_caseload_changes() }}
 
 {{ periodic_snapshot_rows(
     grain=['pdu_code', 'order_type_code'],

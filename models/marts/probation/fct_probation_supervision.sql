@@ -5,9 +5,10 @@
     applicable while the order is active). The probation unit is the one
     managing the order now; the person is the linked person's version valid
     on the start date; the release establishment (licences) is its version
-    valid on the start date. Days supervised run to the termination date, or
-    to the as-of date (the latest Delius extraction date) while active.
-    Soft-deleted events are left out.
+    valid on the start date. int_supervision_orders_assembled gives the live
+    (not soft-deleted) events at the level of Delius codes, with the linked
+    person and the days supervised (to the termination date, or to the as-of
+    date while active); this model keys them to the dimensions.
 -#}
 
 {%- set int_type = dbt.type_int() -%}
@@ -17,21 +18,7 @@ with
 
 orders as (
 
-    select * from {{ ref('int_probation_orders_enriched') }}
-    where not is_deleted
-
-),
-
-extract_window as (
-
-    select * from {{ ref('int_delius_extracts_summarised') }}
-
-),
-
-person_records as (
-
-    select * from {{ ref('int_person_record_keys') }}
-    where system = 'delius'
+    select * from {{ ref('int_supervision_orders_assembled') }}
 
 ),
 
@@ -122,11 +109,7 @@ orders_keyed as (
         ) }} as release_establishment_key,
         orders.termination_reason_code,
         orders.order_length_days as planned_length_days,
-        {{ dbt.datediff(
-            'orders.order_start_date',
-            'coalesce(orders.termination_date, extract_window.as_of_date)',
-            'day',
-        ) }} as actual_days_supervised,
+        orders.actual_days_supervised,
         orders.requirement_count,
         orders.upw_hours,
         orders.rar_days,
@@ -143,12 +126,9 @@ orders_keyed as (
         orders.expected_end_date,
         orders.termination_date
     from orders
-    cross join extract_window
-    left join person_records
-        on orders.crn = person_records.record_id
     left join persons
         on
-            person_records.pseudonymised_person_id = persons.person_id
+            orders.pseudonymised_person_id = persons.person_id
             and {{ scd2_valid_at('persons', 'orders.order_start_date') }}
     left join dates as start_dates
         on orders.order_start_date = start_dates.date_day

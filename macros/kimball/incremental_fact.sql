@@ -1,0 +1,140 @@
+{#
+    The rows an incremental transaction fact (delete+insert on its unique key) loads,
+    written once for the facts whose rows each come from one intermediate row and whose
+    person is the linked defendant (fct_case_outcomes, fct_court_hearings). A full
+    refresh loads every row; an incremental run loads:
+      (a) rows whose source_extracted_at is after the high-water mark max(extracted_at)
+          of the stored table (new, late and changed rows);
+      (b) rows whose stored keys (`key_columns`) point at the not-yet-arrived member
+          '-2', so a dimension row that arrived since is picked up;
+      (c) rows whose stored person_key differs from the person key resolved now
+          (linkage regrouped the defendant's records, or the person's SCD2 history
+          changed);
+      (d) rows whose stored value of one of `recomputed_columns` is distinct from the
+          one the intermediate model computes now (a value derived from other rows,
+          such as a hearing's number within its case).
+    Everything else in a row is a function of those sources, so an incremental run
+    gives the same table as a full refresh.
+
+    The person key is the dim_person version valid on `person_date` (the current
+    version when the date is unknown), or a default member by `dimension_key()` on
+    the natural key `person_id_column` (missing when null, not yet arrived otherwise).
+
+    Inputs, CTE names in the calling model: `rows` (the intermediate rows, with the
+    unique key, source_extracted_at, pseudonymised_person_id, `person_id_column` and
+    `person_date`) and `persons` (dim_person without its default members).
+    CTEs emitted, each ending with a comma: existing_<rows> and high_water_mark
+    (incremental only), person_keys (unique key, person_key), <rows>_to_load (the
+    rows to load, every column of `rows`).
+
+    Example (fct_case_outcomes):
+        {{ incremental_fact_rows_to_load(
+            rows='outcomes',
+            unique_key='outcome_id',
+            key_columns=['date_key', 'offence_key', 'court_key', 'region_key',
+                'disposal_key'],
+            person_id_column='defendant_id',
+            person_date='outcome_date',
+        ) }}
+#}
+{% macro incremental_fact_rows_to_load(
+    rows,
+    unique_key,
+    key_columns,
+    person_id_column,
+    person_date,
+    recomputed_columns=[]
+) -%}
+{%- set existing = 'existing_' ~ rows -%}
+{%- set not_yet_arrived = default_member_key('not_yet_arrived') -%}
+{% if is_incremental() %}
+
+{{ existing }} as (
+
+    select * from {{ this }}
+
+),
+
+high_water_mark as (
+
+    select {{ high_water_mark('extracted_at') }} as max_extracted_at
+    from {{ existing }}
+
+),
+
+{% endif %}
+
+-- the defendant's person, in the version valid on the {{ person_date }} (the
+-- current version when the date is unknown)
+person_keys as (
+
+    select
+        {{ rows }}.{{ unique_key }},
+        {{ dimension_key(
+            'persons.person_key', rows ~ '.' ~ person_id_column
+        ) }} as person_key
+    from {{ rows }}
+    left join persons
+        on
+            {{ rows }}.pseudonymised_person_id = persons.person_id
+            and {{ scd2_valid_at('persons', rows ~ '.' ~ person_date) }}
+
+),
+
+{{ rows }}_to_load as (
+
+    select {{ rows }}.*
+    from {{ rows }}
+    {%- if is_incremental() %}
+    cross join high_water_mark
+    where
+        {{ rows }}.source_extracted_at > high_water_mark.max_extracted_at
+        or {{ rows }}.{{ unique_key }} in (
+            select {{ unique_key }} from {{ existing }}
+            where
+                {{ not_yet_arrived }} in (
+                    {{ key_columns | join(', ') }}
+                )
+        )
+        or {{ rows }}.{{ unique_key }} in (
+            select {{ existing }}.{{ unique_key }}
+            from {{ existing }}
+            inner join person_keys
+                on {{ existing }}.{{ unique_key }} = person_keys.{{ unique_key }}
+            where {{ existing }}.person_key != person_keys.person_key
+        )
+        {%- for column in recomputed_columns %}
+        or {{ rows }}.{{ unique_key }} in (
+            select {{ existing }}.{{ unique_key }}
+            from {{ existing }}
+            inner join {{ rows }} as recomputed
+                on {{ existing }}.{{ unique_key }} = recomputed.{{ unique_key }}
+            where
+                {{ existing }}.{{ column }}
+                is distinct from recomputed.{{ column }}
+        )
+        {%- endfor %}
+    {%- endif %}
+
+),
+{%- endmacro %}
+
+{#
+    A condition true when a row's key columns resolve differently now than the stored
+    row's: `<new>.<column> != <stored>.<column>` for each column, joined by `or` (a null
+    on either side is not a difference; key columns are never null). Used by an
+    incremental fact that reloads a stored row whose dimension keys changed since it was
+    written (a '-2' key whose dimension row arrived, a person or an SCD2 version that
+    changed), e.g. fct_prison_movements.
+
+    Example:
+        where {{ keys_differ(
+            'movements_keyed', 'stored_movements', ['date_key', 'person_key']
+        ) }}
+#}
+{% macro keys_differ(new, stored, key_columns) -%}
+    {%- for column in key_columns %}
+        {% if not loop.first %}or {% endif -%}
+        {{ new }}.{{ column }} != {{ stored }}.{{ column }}
+    {%- endfor %}
+{%- endmacro %}
