@@ -47,10 +47,17 @@ def _linkage_lineage() -> dict[str, list[str]]:
     return column_lineage()
 
 
+def _linkage_parameters_lineage() -> dict[str, list[str]]:
+    from derived_tables.linkage_incremental import parameters_lineage
+
+    return parameters_lineage()
+
+
 #: Python models' declared lineage: model name -> function returning {column: [upstream
 #: "model.column", ...]} (an upstream model by name, as the Python model's `dbt.ref` names it).
 DECLARED_LINEAGE: dict[str, Callable[[], dict[str, list[str]]]] = {
     "int_person_records_linked": _linkage_lineage,
+    "int_person_linkage_parameters": _linkage_parameters_lineage,
 }
 
 

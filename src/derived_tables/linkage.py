@@ -26,6 +26,7 @@ Run ``python -m derived_tables.linkage --help`` for the command-line helpers.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -399,6 +400,33 @@ class LinkageModel:
             "parameters": {k: [list(level) for level in v] for k, v in self.parameters.items()},
         }
 
+    def parameters_json(self) -> str:
+        """The m/u parameters as JSON (comparison -> [[m, u], ...]), keys sorted."""
+        return json.dumps(
+            {k: [list(level) for level in v] for k, v in self.parameters.items()},
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LinkageModel:
+        """The model stored in a row of ``int_person_linkage_parameters``
+        (:func:`model_table`), checked against the comparisons of this code."""
+        stored = json.loads(row["parameters"])
+        expected = {name: len(levels) for name, levels in PARAMETERS.items()}
+        found = {name: len(levels) for name, levels in stored.items()}
+        if found != expected:
+            raise ValueError(
+                "int_person_linkage_parameters.parameters: the stored model has comparison"
+                f" levels {found}, this code expects {expected} (the comparisons changed"
+                " since the last full build): run with --full-refresh"
+            )
+        return cls(
+            str(row["model_source"]),
+            str(row["model_reason"]),
+            float(row["probability_two_random_records_match"]),
+            {name: [(float(m), float(u)) for m, u in levels] for name, levels in stored.items()},
+        )
+
 
 def _round(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
@@ -644,10 +672,16 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "postcode_area",
 )
 
-#: Columns used when present: ``first_postcode`` (the postcode on the record's first version,
-#: so that a record updated after a move still shows where the person lived before). Records
-#: without it (FEBRL, made test records) are compared on their one postcode.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("first_postcode",)
+#: Columns used when present, with their type when absent: ``first_postcode`` (the postcode
+#: on the record's first version, so that a record updated after a move still shows where the
+#: person lived before; records without it, FEBRL or made test records, are compared on their
+#: one postcode) and ``record_updated_at`` (when the record's current version started: an
+#: incremental run re-links a record whose version differs from the one it linked).
+OPTIONAL_COLUMN_TYPES: dict[str, str] = {
+    "first_postcode": "varchar",
+    "record_updated_at": "timestamp",
+}
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(OPTIONAL_COLUMN_TYPES)
 
 #: The model the linked records are read from (the dbt Python model's `dbt.ref`).
 RECORDS_MODEL = "int_person_records_unioned"
@@ -662,15 +696,18 @@ def column_lineage() -> dict[str, list[str]]:
     being the ``record_key`` of the cluster's earliest-seen record (``record_first_seen_at``);
     ``match_probability`` is scored from the compared columns. Column -> ``model.column`` list.
     """
-    copied = ("system", "record_id", "record_key")
+    copied = ("system", "record_id", "record_key", "record_updated_at")
     columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    compared = [c for c in columns if c not in ("record_key", "record_first_seen_at")]
+    compared = [
+        c for c in columns if c not in ("record_key", "record_first_seen_at", "record_updated_at")
+    ]
     every = [f"{RECORDS_MODEL}.{c}" for c in columns]
     return {
         **{c: [f"{RECORDS_MODEL}.{c}"] for c in copied},
         "person_id": every,
         "cluster_size": every,
         "match_probability": [f"{RECORDS_MODEL}.{c}" for c in compared],
+        "best_link_record_key": [f"{RECORDS_MODEL}.{c}" for c in ("record_key", *compared)],
     }
 
 
@@ -684,6 +721,7 @@ def _connection(threads: int, memory_limit: str, temp_directory: str | None) -> 
         "preserve_insertion_order": False,
     }
     if temp_directory:
+        Path(temp_directory).mkdir(parents=True, exist_ok=True)
         config["temp_directory"] = temp_directory
     return duckdb.connect(":memory:", config=config)
 
@@ -697,7 +735,9 @@ def _prepare(con: Any, records: pa.Table) -> None:
     con.register("person_records_in", records)
     con.register("nicknames_in", nicknames)
     absent = "".join(
-        f", null::varchar as {c}" for c in OPTIONAL_COLUMNS if c not in records.column_names
+        f", null::{kind} as {c}"
+        for c, kind in OPTIONAL_COLUMN_TYPES.items()
+        if c not in records.column_names
     )
     con.execute(f"create table person_records as select *{absent} from person_records_in")
     con.execute("create table nicknames as select * from nicknames_in")
@@ -758,9 +798,11 @@ def link(
     threads: int = 2,
     memory_limit: str = "4GB",
     temp_directory: str | None = None,
+    model: LinkageModel | None = None,
 ) -> LinkageRun:
     """:func:`link_person_records`, also returning the model and (``keep_pairs``) the scored
-    pairs, for evaluation and reports."""
+    pairs, for evaluation and reports. With ``model``, scores with it instead of fitting one
+    (``train`` is then ignored)."""
     from splink import DuckDBAPI
 
     started = time.perf_counter()
@@ -775,7 +817,8 @@ def link(
         if n_records >= 2:
             db_api = DuckDBAPI(con)
             features = db_api.register("person_features", table_name="person_features_sdf")
-            model = fit_model(features, train=train)
+            if model is None:
+                model = fit_model(features, train=train)
             linker = _linker(features, model)
             predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
             clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
@@ -790,7 +833,7 @@ def link(
                 f" from {clusters.physical_name}"
             )
         else:
-            model = _fallback(0.0, "fewer than two records")
+            model = model or _fallback(0.0, "fewer than two records")
             con.execute(
                 "create table scored_pairs as select null::varchar as record_key_l,"
                 " null::varchar as record_key_r, null::double as match_probability limit 0"
@@ -867,34 +910,65 @@ def link_model(
     return arrow_to_model_result(linked, session)
 
 
-# One row per record: its person (the cluster's anchor record), the cluster size and the
-# probability of its best scored link.
-_RESULT_SQL = """
-with
+def anchors_sql(clusters: str, cluster_id: str) -> str:
+    """CTE ``anchors``: per cluster of ``clusters`` (``record_key``, ``cluster_id``), its
+    person (the ``record_key`` of its earliest-seen record of ``person_records``, ties broken
+    by the smaller key, so a person keeps its id as newer records join it) and its size."""
+    return f"""
 anchors as (
     select
-        clusters.cluster_id,
+        {clusters}.{cluster_id} as cluster_id,
         arg_min(
             records.record_key, (records.record_first_seen_at, records.record_key)
         ) as person_id,
         count(*) as cluster_size
-    from clusters
+    from {clusters}
     inner join person_records as records
-        on clusters.record_key = records.record_key
-    group by clusters.cluster_id
-),
+        on {clusters}.record_key = records.record_key
+    group by {clusters}.{cluster_id}
+)"""
 
+
+def link_ends_sql(pairs: str) -> str:
+    """CTE ``link_ends``: each scored pair of ``pairs`` from both of its records' sides."""
+    return f"""
 link_ends as (
-    select record_key_l as record_key, match_probability from scored_pairs
+    select
+        record_key_l as record_key,
+        record_key_r as other_record_key,
+        match_probability
+    from {pairs}
     union all
-    select record_key_r as record_key, match_probability from scored_pairs
-),
+    select
+        record_key_r as record_key,
+        record_key_l as other_record_key,
+        match_probability
+    from {pairs}
+)"""
 
+
+def best_links_sql(links: str) -> str:
+    """CTE ``best_links``: per record of ``links`` (``record_key``, ``other_record_key``,
+    ``match_probability``), its best link (the smaller key on a tie)."""
+    return f"""
 best_links as (
-    select record_key, max(match_probability) as match_probability
-    from link_ends
+    select
+        record_key,
+        max(match_probability) as match_probability,
+        first(other_record_key order by match_probability desc, other_record_key)
+            as best_link_record_key
+    from {links}
     group by record_key
-)
+)"""
+
+
+# One row per record: its person (the cluster's anchor record), the cluster size and the
+# probability of its best scored link.
+_RESULT_SQL = f"""
+with
+{anchors_sql("clusters", "cluster_id")},
+{link_ends_sql("scored_pairs")},
+{best_links_sql("link_ends")}
 
 select
     records.system,
@@ -902,7 +976,9 @@ select
     records.record_key,
     anchors.person_id,
     best_links.match_probability,
-    cast(anchors.cluster_size as integer) as cluster_size
+    best_links.best_link_record_key,
+    cast(anchors.cluster_size as integer) as cluster_size,
+    records.record_updated_at
 from person_records as records
 inner join clusters
     on records.record_key = clusters.record_key
@@ -920,12 +996,16 @@ order by records.record_key
 
 
 def train_parameters(
-    records: pa.Table, *, threads: int = 2, memory_limit: str = "4GB"
+    records: pa.Table,
+    *,
+    threads: int = 2,
+    memory_limit: str = "4GB",
+    temp_directory: str | None = None,
 ) -> LinkageModel:
     """The model the build would learn from ``records`` (or its fallback, saying why)."""
     from splink import DuckDBAPI
 
-    con = _connection(threads, memory_limit, None)
+    con = _connection(threads, memory_limit, temp_directory)
     try:
         _prepare(con, records)
         db_api = DuckDBAPI(con)
@@ -1068,8 +1148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate", help="pairwise precision, recall and F1 of a warehouse's linkage"
     )
     evaluate.add_argument("--warehouse", type=Path, required=True, help="DuckDB file")
-    evaluate.add_argument(
-        "--truth", type=Path, required=True, help="person_truth.parquet of the same data"
+    reference = evaluate.add_mutually_exclusive_group(required=True)
+    reference.add_argument("--truth", type=Path, help="person_truth.parquet of the same data")
+    reference.add_argument(
+        "--against",
+        type=Path,
+        help="another warehouse (DuckDB file) whose linkage is taken as the reference, for"
+        " example a full refresh to measure an incremental linkage against",
     )
     evaluate.add_argument(
         "--relation", default="intermediate.int_person_records_linked", help="linked records"
@@ -1124,7 +1209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(path)
         return 0
     if args.command == "evaluate":
-        quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
+        if args.against:
+            quality = pairwise_quality(
+                read_linked(args.warehouse, args.relation),
+                read_linked(args.against, args.relation),
+            )
+        else:
+            quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
         for name, value in quality.as_dict().items():
             shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
             print(f"{name:>17}  {shown}")

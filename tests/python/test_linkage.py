@@ -223,7 +223,9 @@ def test_tiny_inputs() -> None:
             "record_key": "common_platform:CPD000000001",
             "person_id": "common_platform:CPD000000001",
             "match_probability": None,
+            "best_link_record_key": None,
             "cluster_size": 1,
+            "record_updated_at": None,
         }
     ]
 

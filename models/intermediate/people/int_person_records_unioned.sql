@@ -5,6 +5,15 @@
     stops) are removed from the normalised names. The column is named `system`
     as in the truth file and the lookup facts join (hence the noqa: RF04).
 -#}
+{#- each system's current versions, their history, and its record id -#}
+{%- set record_sources = [
+    {'name': 'court', 'system': 'common_platform', 'current': 'defendants',
+        'history': 'defendant_history', 'id': 'defendant_id'},
+    {'name': 'prison', 'system': 'nomis', 'current': 'prison_offenders',
+        'history': 'prison_offender_history', 'id': 'prison_number'},
+    {'name': 'probation', 'system': 'delius', 'current': 'probation_offenders',
+        'history': 'probation_offender_history', 'id': 'crn'},
+] -%}
 {%- set name_noise = ["' '", "'-'", "''''", "'.'"] -%}
 {%- set normalised = namespace(
     first='upper(first_name)', last='upper(last_name)'
@@ -52,127 +61,53 @@ probation_offender_history as (
 
 ),
 
-defendant_versions_numbered as (
+{% for source in record_sources %}
+    {{ source.name }}_first_versions as (
 
-    select
-        defendant_id,
-        valid_from as record_first_seen_at,
-        postcode as first_postcode,
-        row_number() over (
-            partition by defendant_id order by valid_from
-        ) as version_number
-    from defendant_history
+        select
+            {{ source.id }},
+            valid_from as record_first_seen_at,
+            postcode as first_postcode,
+            row_number() over (
+                partition by {{ source.id }} order by valid_from
+            ) as version_number
+        from {{ source.history }}
 
-),
+    ),
 
-prison_offender_versions_numbered as (
+    {{ source.name }}_records as (
 
-    select
-        prison_number,
-        valid_from as record_first_seen_at,
-        postcode as first_postcode,
-        row_number() over (
-            partition by prison_number order by valid_from
-        ) as version_number
-    from prison_offender_history
+        select
+            '{{ source.system }}' as system,  -- noqa: RF04
+            current_versions.{{ source.id }} as record_id,
+            current_versions.pnc_id,
+            current_versions.first_name,
+            current_versions.last_name,
+            current_versions.gender_code,
+            current_versions.postcode,
+            current_versions.postcode_area,
+            current_versions.is_deleted,
+            current_versions.is_date_of_birth_invalid,
+            current_versions.date_of_birth,
+            first_versions.first_postcode,
+            first_versions.record_first_seen_at,
+            current_versions.valid_from as record_updated_at
+        from {{ source.current }} as current_versions
+        inner join {{ source.name }}_first_versions as first_versions
+            on
+                current_versions.{{ source.id }}
+                = first_versions.{{ source.id }}
+                and first_versions.version_number = 1
 
-),
-
-probation_offender_versions_numbered as (
-
-    select
-        crn,
-        valid_from as record_first_seen_at,
-        postcode as first_postcode,
-        row_number() over (
-            partition by crn order by valid_from
-        ) as version_number
-    from probation_offender_history
-
-),
-
-court_records as (
-
-    select
-        'common_platform' as system,  -- noqa: RF04
-        defendants.defendant_id as record_id,
-        defendants.pnc_id,
-        defendants.first_name,
-        defendants.last_name,
-        defendants.gender_code,
-        defendants.postcode,
-        defendants.postcode_area,
-        defendants.is_deleted,
-        defendants.is_date_of_birth_invalid,
-        defendants.date_of_birth,
-        first_version.first_postcode,
-        first_version.record_first_seen_at,
-        defendants.valid_from as record_updated_at
-    from defendants
-    inner join defendant_versions_numbered as first_version
-        on
-            defendants.defendant_id = first_version.defendant_id
-            and first_version.version_number = 1
-
-),
-
-prison_records as (
-
-    select
-        'nomis' as system,  -- noqa: RF04
-        offenders.prison_number as record_id,
-        offenders.pnc_id,
-        offenders.first_name,
-        offenders.last_name,
-        offenders.gender_code,
-        offenders.postcode,
-        offenders.postcode_area,
-        offenders.is_deleted,
-        offenders.is_date_of_birth_invalid,
-        offenders.date_of_birth,
-        first_version.first_postcode,
-        first_version.record_first_seen_at,
-        offenders.valid_from as record_updated_at
-    from prison_offenders as offenders
-    inner join prison_offender_versions_numbered as first_version
-        on
-            offenders.prison_number = first_version.prison_number
-            and first_version.version_number = 1
-
-),
-
-probation_records as (
-
-    select
-        'delius' as system,  -- noqa: RF04
-        offenders.crn as record_id,
-        offenders.pnc_id,
-        offenders.first_name,
-        offenders.last_name,
-        offenders.gender_code,
-        offenders.postcode,
-        offenders.postcode_area,
-        offenders.is_deleted,
-        offenders.is_date_of_birth_invalid,
-        offenders.date_of_birth,
-        first_version.first_postcode,
-        first_version.record_first_seen_at,
-        offenders.valid_from as record_updated_at
-    from probation_offenders as offenders
-    inner join probation_offender_versions_numbered as first_version
-        on
-            offenders.crn = first_version.crn
-            and first_version.version_number = 1
-
-),
+    ),
+{% endfor %}
 
 unioned as (
 
-    select * from court_records
-    union all
-    select * from prison_records
-    union all
-    select * from probation_records
+    {% for source in record_sources %}
+        select * from {{ source.name }}_records
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
