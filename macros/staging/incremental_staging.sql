@@ -21,9 +21,12 @@
       - a newer partition delivers rows whose natural key is null: such rows
         cannot be matched by key (they are kept and flagged by the model's
         tests, as in a full build).
-    A partition rewritten in place (same extraction date) or a partition
-    arriving with a date older than the watermark is not seen: deliver a
-    correction as a new extraction date, or run `--full-refresh`. A change in
+      - its source holds another number of rows up to the watermark than
+        its last run recorded (record_staging_source, `_staging_sources`):
+        a partition was rewritten in place (or added with an older date),
+        or there is no such record (the first run after an upgrade).
+    A partition rewritten in place with exactly as many rows is not seen:
+    deliver a correction as a new extraction date, or run `--full-refresh`. A change in
     reference data (a seed a flag is checked against) also needs
     `--full-refresh`, as for the incremental facts.
 #}
@@ -91,6 +94,10 @@
     {%- endif -%}
     {%- set natural_key = config.get('unique_key') -%}
     {%- set source_relation = source(node.source_name, node.name) -%}
+    {%- set recorded = staging_sources_relation() -%}
+    {%- if load_relation(recorded) is none -%}
+        {{ return('no record of the source rows it was built from') }}
+    {%- endif -%}
     {%- set probe -%}
         with
 
@@ -130,7 +137,29 @@
                     > (select extraction_date from watermark)
                     and {{ standardise_id('delivered.' ~ natural_key) }}
                     is null
-            ) as null_keys
+            ) as null_keys,
+            (
+                select count(*)
+                from {{ source_relation }} as delivered
+                where
+                    delivered.extraction_date
+                    <= (select extraction_date from watermark)
+            ) as source_rows,
+            (
+                select max(recorded.source_rows)
+                from {{ recorded }} as recorded
+                where
+                    recorded.model_name = '{{ this.identifier }}'
+                    and recorded.watermark = (
+                        select cast(extraction_date as {{ dbt.type_string() }})
+                        from watermark
+                    )
+                    and recorded.recorded_at = (
+                        select max(latest.recorded_at)
+                        from {{ recorded }} as latest
+                        where latest.model_name = '{{ this.identifier }}'
+                    )
+            ) as recorded_rows
     {%- endset -%}
     {%- set row = run_query(probe).rows[0] -%}
     {%- if row[0] is not none -%}
@@ -142,6 +171,15 @@
         {{ return(
             row[1] ~ ' new row(s) with a null ' ~ natural_key
             ~ ' cannot be matched by key') }}
+    {%- endif -%}
+    {%- if row[3] is none -%}
+        {{ return('no record of the source rows its last build read') }}
+    {%- endif -%}
+    {%- if row[2] != row[3] -%}
+        {{ return(
+            'its source holds ' ~ row[2] ~ ' row(s) up to its latest extraction'
+            ~ ' date, where its last build recorded ' ~ row[3]
+            ~ ': an older partition was rewritten in place') }}
     {%- endif -%}
     {{ return('') }}
 {%- endmacro %}
@@ -164,9 +202,21 @@
     {%- if not execute or model.resource_type != 'model' -%}
         {{ return(configured) }}
     {%- endif -%}
-    {%- set reason = staging_full_rebuild_reason() -%}
+    {#- decided once per model and run, before the model writes: a later call
+        (dbt-duckdb asks again after the merge) gets the same answer -#}
+    {%- set cache_key = '_derived_full_rebuild_reason' -%}
+    {%- if model is mapping and cache_key in model -%}
+        {%- set reason = model[cache_key] -%}
+    {%- else -%}
+        {%- set reason = staging_full_rebuild_reason() -%}
+        {%- if model is mapping -%}
+            {%- do model.update({cache_key: reason}) -%}
+        {%- endif -%}
+        {%- if reason -%}
+            {%- do log(this.identifier ~ ': rebuilt in full: ' ~ reason, info=true) -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if reason -%}
-        {%- do log(this.identifier ~ ': rebuilt in full: ' ~ reason, info=true) -%}
         {{ return(true) }}
     {%- endif -%}
     {{ return(configured) }}

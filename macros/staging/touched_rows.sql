@@ -45,6 +45,7 @@
             {%- do adapter.create_schema(relation) -%}
             {%- do run_query('drop table if exists ' ~ relation) -%}
             {%- do run_query(create) -%}
+            {%- do adapter.cache_added(relation) -%}
         {%- endif -%}
     {%- endif -%}
     select 1
@@ -199,3 +200,70 @@
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}
+
+{#
+    The record of what each incremental staging model was built from: one
+    row per successful run of the model (`model_name`, `recorded_at`,
+    `watermark`: the latest extraction date it then held, `source_rows`: the
+    curated rows of its source up to that date). Kept across builds in the
+    staging schema (`_staging_sources`); a later run that finds another
+    number of source rows up to the same date knows that an older partition
+    was rewritten in place, and rebuilds the model in full.
+#}
+{% macro staging_sources_relation() -%}
+    {{ return(staging_watermarks_relation().incorporate(
+        path={'identifier': '_staging_sources'})) }}
+{%- endmacro %}
+
+{#- on-run-start: create `_staging_sources` when missing (never emptied). -#}
+{% macro create_staging_sources() %}
+    {%- if execute and flags.WHICH in ('build', 'run', 'retry') -%}
+        {%- set relation = staging_sources_relation() -%}
+        {%- set columns = 'model_name ' ~ dbt.type_string()
+            ~ ', recorded_at ' ~ dbt.type_timestamp()
+            ~ ', watermark ' ~ dbt.type_string()
+            ~ ', source_rows ' ~ dbt.type_bigint() -%}
+        {%- set create = create_staging_watermarks_sql(relation, columns) -%}
+        {%- if create and load_relation(relation) is none -%}
+            {%- do adapter.create_schema(relation) -%}
+            {%- do run_query(create) -%}
+            {%- do adapter.cache_added(relation) -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{% endmacro %}
+
+{#- SQL counting the rows of `source_relation` up to extraction date `mark`. -#}
+{% macro staging_source_rows_sql(source_relation, mark) -%}
+    select count(*) from {{ source_relation }} as delivered
+    where delivered.extraction_date <= cast('{{ mark }}' as date)
+{%- endmacro %}
+
+{#
+    post-hook of the staging models: an incremental staging model records its
+    new watermark and the number of source rows up to it. `select 1` for
+    every other model.
+#}
+{% macro record_staging_source() %}
+    {%- set node = staging_source_node() -%}
+    {%- if execute and node is not none
+        and load_relation(staging_sources_relation()) is not none -%}
+        {%- set mark = run_query(
+            'select cast(max(extraction_date) as ' ~ dbt.type_string()
+            ~ ') from ' ~ this).rows[0][0] -%}
+        {%- if mark -%}
+            insert into {{ staging_sources_relation() }}
+            select
+                '{{ this.identifier }}',
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'
+                    as {{ dbt.type_timestamp() }}),
+                '{{ mark }}',
+                ({{ staging_source_rows_sql(
+                    source(node.source_name, node.name), mark) }})
+        {%- else -%}
+            select 1
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
