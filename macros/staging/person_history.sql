@@ -20,11 +20,12 @@
                       adds the flag `is_<column>_unknown` after
                       `is_postcode_area_unknown`.
 
-    Steps: rename and cast, keep the latest delivery of each version
-    (deduplicate_latest), recompute the SCD2 columns (version_validity),
-    derive the postcode area, flag. Returns one `with ... select` statement:
+    Steps: rename and cast, keep the latest delivery of each version and
+    recompute the SCD2 columns (staged_versions: on an incremental run, only
+    for the persons delivered since the watermark), derive the postcode
+    area, flag. Returns one `with ... select` statement:
     use it as the body of the model's `final` CTE; its own CTEs (`renamed`,
-    `deduplicated`, `versioned`, `with_postcode_area`, `flagged`) must not be
+    `versioned`, `with_postcode_area`, `flagged`) must not be
     the names of the model's import CTEs. Portable SQL.
 #}
 {% macro person_history(
@@ -70,20 +71,10 @@ renamed as (
 
 ),
 
-deduplicated as (
-
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=[natural_key, 'valid_from'],
-        order_by='extracted_at desc',
-    ) }}
-
-),
-
 versioned as (
 
-    {{ version_validity(
-        'deduplicated',
+    {{ staged_versions(
+        'renamed',
         natural_key=natural_key,
         version_key=version_key,
     ) }}

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='case_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -42,20 +51,10 @@ renamed as (
 
 ),
 
-deduplicated as (
-
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['case_id', 'valid_from'],
-        order_by='extracted_at desc',
-    ) }}
-
-),
-
 versioned as (
 
-    {{ version_validity(
-        'deduplicated',
+    {{ staged_versions(
+        'renamed',
         natural_key='case_id',
         version_key='case_version_key',
     ) }}

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='case_offence_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -39,11 +48,7 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['case_offence_id'],
-        order_by='extracted_at desc',
-    ) }}
+    {{ staged_latest('renamed', natural_key='case_offence_id') }}
 
 ),
 

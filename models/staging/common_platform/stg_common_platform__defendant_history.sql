@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='defendant_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (

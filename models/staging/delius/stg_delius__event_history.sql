@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -70,20 +79,10 @@ renamed as (
 
 ),
 
-deduplicated as (
-
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['event_id', 'valid_from'],
-        order_by='extracted_at desc',
-    ) }}
-
-),
-
 versioned as (
 
-    {{ version_validity(
-        'deduplicated',
+    {{ staged_versions(
+        'renamed',
         natural_key='event_id',
         version_key='event_version_key',
     ) }}

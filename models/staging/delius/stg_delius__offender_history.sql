@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='crn',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (

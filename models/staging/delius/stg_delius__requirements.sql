@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='requirement_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -35,11 +44,7 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['requirement_id'],
-        order_by='extracted_at desc',
-    ) }}
+    {{ staged_latest('renamed', natural_key='requirement_id') }}
 
 ),
 

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='termination_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -30,11 +39,7 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['termination_id'],
-        order_by='extracted_at desc',
-    ) }}
+    {{ staged_latest('renamed', natural_key='termination_id') }}
 
 ),
 

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='booking_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -43,20 +52,10 @@ renamed as (
 
 ),
 
-deduplicated as (
-
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['booking_id', 'valid_from'],
-        order_by='extracted_at desc',
-    ) }}
-
-),
-
 versioned as (
 
-    {{ version_validity(
-        'deduplicated',
+    {{ staged_versions(
+        'renamed',
         natural_key='booking_id',
         version_key='booking_version_key',
     ) }}

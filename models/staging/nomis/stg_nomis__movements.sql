@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='movement_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -53,11 +62,7 @@ renamed as (
 
 deduplicated as (
 
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['movement_id'],
-        order_by='extracted_at desc',
-    ) }}
+    {{ staged_latest('renamed', natural_key='movement_id') }}
 
 ),
 

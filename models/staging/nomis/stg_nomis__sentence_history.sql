@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='sentence_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
@@ -47,20 +56,10 @@ renamed as (
 
 ),
 
-deduplicated as (
-
-    {{ deduplicate_latest(
-        'renamed',
-        partition_by=['sentence_id', 'valid_from'],
-        order_by='extracted_at desc',
-    ) }}
-
-),
-
 versioned as (
 
-    {{ version_validity(
-        'deduplicated',
+    {{ staged_versions(
+        'renamed',
         natural_key='sentence_id',
         version_key='sentence_version_key',
     ) }}

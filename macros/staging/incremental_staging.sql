@@ -1,0 +1,223 @@
+{#
+    Incremental staging: one home for how a staging model that reads a curated
+    source takes in a new daily extract.
+
+    A staging model of a curated table is incremental (`delete+insert` on its
+    natural key, the model's `unique_key`). An incremental run restages only
+    the natural keys that appear in the partitions newer than the latest
+    `extraction_date` the table holds (its watermark): every delivery of
+    those keys, from every partition, goes through the model's steps again
+    (de-duplication, versioning, flags), and replaces the stored rows of
+    those keys. Rows of other keys depend on nothing that changed, so the
+    table equals a full refresh. A key's new version thus recomputes
+    `valid_to`, `is_current` and `version_number` of its older versions.
+
+    The run falls back to a full rebuild of the model (as under
+    `--full-refresh`, see should_full_refresh) when the stored table can no
+    longer be patched by key:
+      - a partition it holds rows from is gone from the curated data
+        (withdrawn, or re-dated: a backfill delivered as another extraction
+        date); rows only that partition held would otherwise stay;
+      - a newer partition delivers rows whose natural key is null: such rows
+        cannot be matched by key (they are kept and flagged by the model's
+        tests, as in a full build).
+      - its source holds another number of rows up to the watermark than
+        its last run recorded (record_staging_source, `_staging_sources`):
+        a partition was rewritten in place (or added with an older date),
+        or there is no such record (the first run after an upgrade).
+    A partition rewritten in place with exactly as many rows is not seen:
+    deliver a correction as a new extraction date, or run `--full-refresh`. A change in
+    reference data (a seed a flag is checked against) also needs
+    `--full-refresh`, as for the incremental facts.
+#}
+
+{#
+    The rows of `relation` (a CTE of the model with the staged natural key
+    and `extraction_date`) to stage in this run: all of them on a full build;
+    on an incremental run, every row of a natural key delivered in a
+    partition after the watermark.
+#}
+{% macro staging_rows(relation, natural_key) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ natural_key }} in (
+        select {{ natural_key }}
+        from {{ relation }}
+        where extraction_date > {{ staging_watermark() }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#
+    The watermark of an incremental staging model as a SQL date: the latest
+    `extraction_date` its stored table holds, as a literal (so that the
+    engine prunes the older Hive partitions), or as a subquery on `this` in a
+    unit test (where `this` is a CTE).
+#}
+{% macro staging_watermark() -%}
+    {%- if model.resource_type == 'unit_test' or not execute -%}
+        (select max(extraction_date) from {{ this }})
+    {%- else -%}
+        {%- set mark = run_query(
+            'select cast(max(extraction_date) as ' ~ dbt.type_string()
+            ~ ') from ' ~ this).rows[0][0] -%}
+        cast('{{ mark or "1900-01-01" }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    The curated source (`graph.sources` node) an incremental staging model
+    reads: its only `source()`; none for any other node.
+#}
+{% macro staging_source_node() -%}
+    {%- if not execute or model.resource_type != 'model'
+        or config.get('materialized') != 'incremental' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = [] -%}
+    {%- for unique_id in model.depends_on.nodes
+        if unique_id.startswith('source.') -%}
+        {%- do found.append(graph.sources[unique_id]) -%}
+    {%- endfor -%}
+    {{ return(found[0] if found | length == 1 else none) }}
+{%- endmacro %}
+
+{#
+    Why an incremental staging model must be rebuilt in full on this run (a
+    sentence for the log), or an empty string when its stored table can be
+    patched by key. See the header of this file.
+#}
+{% macro staging_full_rebuild_reason() -%}
+    {%- set node = staging_source_node() -%}
+    {%- if node is none or load_relation(this) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set natural_key = config.get('unique_key') -%}
+    {%- set source_relation = source(node.source_name, node.name) -%}
+    {%- set recorded = staging_sources_relation() -%}
+    {%- if load_relation(recorded) is none -%}
+        {{ return('no record of the source rows it was built from') }}
+    {%- endif -%}
+    {%- set probe -%}
+        with
+
+        partitions as (
+            {{ curated_partition_files() }}
+        ),
+
+        source_dates as (
+            select distinct extraction_date
+            from partitions
+            where
+                source_system = '{{ node.schema }}'
+                and source_table = '{{ node.identifier }}'
+        ),
+
+        stored_dates as (
+            select distinct extraction_date from {{ this }}
+        ),
+
+        watermark as (
+            select max(extraction_date) as extraction_date from stored_dates
+        )
+
+        select
+            (
+                select cast(min(extraction_date) as {{ dbt.type_string() }})
+                from stored_dates
+                where extraction_date not in (
+                    select extraction_date from source_dates
+                )
+            ) as withdrawn_date,
+            (
+                select count(*)
+                from {{ source_relation }} as delivered
+                where
+                    delivered.extraction_date
+                    > (select extraction_date from watermark)
+                    and {{ standardise_id('delivered.' ~ natural_key) }}
+                    is null
+            ) as null_keys,
+            (
+                select count(*)
+                from {{ source_relation }} as delivered
+                where
+                    delivered.extraction_date
+                    <= (select extraction_date from watermark)
+            ) as source_rows,
+            (
+                select max(recorded.source_rows)
+                from {{ recorded }} as recorded
+                where
+                    recorded.model_name = '{{ this.identifier }}'
+                    and recorded.watermark = (
+                        select cast(extraction_date as {{ dbt.type_string() }})
+                        from watermark
+                    )
+                    and recorded.recorded_at = (
+                        select max(latest.recorded_at)
+                        from {{ recorded }} as latest
+                        where latest.model_name = '{{ this.identifier }}'
+                    )
+            ) as recorded_rows
+    {%- endset -%}
+    {%- set row = run_query(probe).rows[0] -%}
+    {%- if row[0] is not none -%}
+        {{ return(
+            'it holds rows of extraction_date=' ~ row[0] ~ ', a partition no'
+            ~ ' longer in the curated data') }}
+    {%- endif -%}
+    {%- if row[1] > 0 -%}
+        {{ return(
+            row[1] ~ ' new row(s) with a null ' ~ natural_key
+            ~ ' cannot be matched by key') }}
+    {%- endif -%}
+    {%- if row[3] is none -%}
+        {{ return('no record of the source rows its last build read') }}
+    {%- endif -%}
+    {%- if row[2] != row[3] -%}
+        {{ return(
+            'its source holds ' ~ row[2] ~ ' row(s) up to its latest extraction'
+            ~ ' date, where its last build recorded ' ~ row[3]
+            ~ ': an older partition was rewritten in place') }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#
+    dbt's should_full_refresh (its incremental materialisation and
+    is_incremental() call it), extended: true on --full-refresh or the
+    model's `full_refresh` config as in dbt, and also when an incremental
+    staging model cannot be patched by key (staging_full_rebuild_reason),
+    logged with the reason. Every other node keeps dbt's behaviour.
+#}
+{% macro should_full_refresh() %}
+    {%- set configured = config.get('full_refresh') -%}
+    {%- if configured is none -%}
+        {%- set configured = flags.FULL_REFRESH -%}
+    {%- endif -%}
+    {%- if configured -%}
+        {{ return(configured) }}
+    {%- endif -%}
+    {%- if not execute or model.resource_type != 'model' -%}
+        {{ return(configured) }}
+    {%- endif -%}
+    {#- decided once per model and run, before the model writes: a later call
+        (dbt-duckdb asks again after the merge) gets the same answer -#}
+    {%- set cache_key = '_derived_full_rebuild_reason' -%}
+    {%- if model is mapping and cache_key in model -%}
+        {%- set reason = model[cache_key] -%}
+    {%- else -%}
+        {%- set reason = staging_full_rebuild_reason() -%}
+        {%- if model is mapping -%}
+            {%- do model.update({cache_key: reason}) -%}
+        {%- endif -%}
+        {%- if reason -%}
+            {%- do log(this.identifier ~ ': rebuilt in full: ' ~ reason, info=true) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if reason -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {{ return(configured) }}
+{% endmacro %}

@@ -1,0 +1,269 @@
+{#
+    Data tests on the rows a run touched.
+
+    On an incremental run (`dbt build` or `dbt run` then tests in the same
+    invocation), the data tests of an incremental staging model check only
+    the rows of the natural keys the run restaged, where that is sound: every
+    other row is unchanged since the build that last tested it (a staging row
+    is a function of its key's deliveries and the reference seeds only). Full
+    builds, `--full-refresh`, a `dbt test` on its own, and any run in which an
+    incremental staging model was rebuilt in full test every row. The list of
+    tests that always run on all rows, and why: docs/data-quality.md.
+
+    How: each incremental staging model records, in a pre-hook, the watermark
+    it patches from (staging_watermark) in the table `_staging_watermarks` of
+    the staging schema, tagged with the dbt invocation id; the table is
+    emptied at the start of every invocation (reset_staging_watermarks, an
+    on-run-start hook). dbt's get_where_subquery (the relation every generic
+    test reads) restricts a test of such a model to the rows of the keys
+    delivered after that watermark (touched_rows_condition).
+#}
+
+{#- The relation holding this invocation's staging watermarks. -#}
+{% macro staging_watermarks_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema=generate_schema_name('staging', none) | trim,
+        identifier='_staging_watermarks',
+        type='table',
+    )) }}
+{%- endmacro %}
+
+{#
+    on-run-start: an empty watermark table for this invocation (dropped and
+    created again) on the commands that run models or tests; nothing on the
+    others.
+#}
+{% macro reset_staging_watermarks() %}
+    {%- if execute and flags.WHICH in ('build', 'run', 'test', 'retry') -%}
+        {%- set relation = staging_watermarks_relation() -%}
+        {%- set columns = 'model_name ' ~ dbt.type_string()
+            ~ ', invocation_id ' ~ dbt.type_string()
+            ~ ', watermark ' ~ dbt.type_string() -%}
+        {%- set create = create_staging_watermarks_sql(relation, columns) -%}
+        {%- if create -%}
+            {%- do adapter.create_schema(relation) -%}
+            {%- do run_query('drop table if exists ' ~ relation) -%}
+            {%- do run_query(create) -%}
+            {%- do adapter.cache_added(relation) -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{% endmacro %}
+
+{#-
+    The statement creating the watermark table, or none where the engine
+    keeps no such table (then no test is restricted). Dispatched.
+-#}
+{% macro create_staging_watermarks_sql(relation, columns) -%}
+    {{ return(adapter.dispatch('create_staging_watermarks_sql', 'derived_tables')(
+        relation, columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__create_staging_watermarks_sql(relation, columns) -%}
+    {{ return('create table ' ~ relation ~ ' (' ~ columns ~ ')') }}
+{%- endmacro %}
+
+{% macro spark__create_staging_watermarks_sql(relation, columns) -%}
+    {{ return('create table ' ~ relation ~ ' (' ~ columns ~ ') using parquet') }}
+{%- endmacro %}
+
+{% macro default__create_staging_watermarks_sql(relation, columns) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#
+    pre-hook of the staging models: an incremental staging model patched by
+    key records its watermark (the latest extraction date it holds before
+    this run); one rebuilt in full records a null watermark, which makes
+    every test of the invocation run on all rows. Nothing for other models.
+#}
+{% macro record_staging_watermark() %}
+    {%- if execute and staging_source_node() is not none
+        and load_relation(this) is not none
+        and load_relation(staging_watermarks_relation()) is not none -%}
+        {%- if is_incremental() -%}
+            {%- set mark = run_query(
+                'select cast(max(extraction_date) as ' ~ dbt.type_string()
+                ~ ') from ' ~ this).rows[0][0] -%}
+            {%- set mark_sql = "'" ~ mark ~ "'" if mark else 'null' -%}
+        {%- else -%}
+            {%- set mark_sql = 'null' -%}
+        {%- endif -%}
+        insert into {{ staging_watermarks_relation() }}
+        values ('{{ this.identifier }}', '{{ invocation_id }}', {{ mark_sql }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
+
+{#
+    The data tests that may check only the touched keys' rows (of error
+    severity: a warning counts every flagged row of the table). Row-level
+    rules hold row by row; the key-level ones (uniqueness, one current row,
+    non-overlapping ranges) hold within the rows of one natural key, so they
+    are restricted only when their key is the model's natural key (or a
+    version key, a hash of it and `valid_from`). A relationships test checks
+    the touched child rows against ALL rows of the parent.
+#}
+{% macro is_touched_rows_test(test_metadata, natural_key) -%}
+    {%- set name = test_metadata.get('name') -%}
+    {%- set kwargs = test_metadata.get('kwargs', {}) -%}
+    {%- if name in (
+        'not_null', 'accepted_values', 'accepted_range', 'expression_is_true',
+        'no_invalid_characters', 'relationships'
+    ) -%}
+        {{ return(true) }}
+    {%- elif name == 'unique' -%}
+        {%- set column = kwargs.get('column_name') -%}
+        {{ return(column == natural_key or column.endswith('_version_key')) }}
+    {%- elif name == 'one_current_row_per_key' -%}
+        {{ return(kwargs.get('key_columns') in (natural_key, [natural_key])) }}
+    {%- elif name == 'mutually_exclusive_ranges' -%}
+        {{ return(kwargs.get('partition_by') == natural_key) }}
+    {%- elif name == 'unique_combination_of_columns' -%}
+        {{ return(natural_key in kwargs.get('combination_of_columns', [])) }}
+    {%- endif -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#
+    The condition restricting the generic test being compiled to the rows of
+    the touched keys of the model it tests, or an empty string when it must
+    see every row (see the header of this file).
+#}
+{% macro touched_rows_condition(relation) -%}
+    {%- if not execute or model.resource_type != 'test'
+        or not model.get('attached_node') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set tested = graph.nodes.get(model.attached_node) -%}
+    {%- if tested is none or tested.resource_type != 'model'
+        or tested.config.materialized != 'incremental'
+        or not tested.config.get('unique_key')
+        or tested.config.unique_key is not string
+        or relation.identifier != tested.alias -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set natural_key = tested.config.unique_key -%}
+    {#- a warning counts the flagged rows of the whole table (trust panel) -#}
+    {%- if (model.config.get('severity') or 'error') | lower != 'error'
+        or not is_touched_rows_test(model.get('test_metadata') or {}, natural_key) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set marks = staging_watermarks_relation() -%}
+    {%- if load_relation(marks) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set probe -%}
+        select
+            count(*) as n_marks,
+            count(watermark) as n_patched,
+            max(case when model_name = '{{ tested.alias }}' then watermark end)
+                as watermark
+        from {{ marks }}
+        where invocation_id = '{{ invocation_id }}'
+    {%- endset -%}
+    {%- set row = run_query(probe).rows[0] -%}
+    {%- if row[2] is none or row[0] != row[1] -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set condition -%}
+        {{ natural_key }} in (
+            select {{ natural_key }} from {{ relation }}
+            where extraction_date > cast('{{ row[2] }}' as date)
+        )
+    {%- endset -%}
+    {{ return(condition) }}
+{%- endmacro %}
+
+{#
+    dbt's get_where_subquery (the relation a generic test reads): the test's
+    `where` config as in dbt, and on an incremental run the touched-rows
+    restriction of touched_rows_condition.
+#}
+{% macro default__get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do conditions.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- set touched = touched_rows_condition(relation) -%}
+    {%- if touched -%}
+        {%- do conditions.append('(' ~ touched ~ ')') -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
+{#
+    The record of what each incremental staging model was built from: one
+    row per successful run of the model (`model_name`, `recorded_at`,
+    `watermark`: the latest extraction date it then held, `source_rows`: the
+    curated rows of its source up to that date). Kept across builds in the
+    staging schema (`_staging_sources`); a later run that finds another
+    number of source rows up to the same date knows that an older partition
+    was rewritten in place, and rebuilds the model in full.
+#}
+{% macro staging_sources_relation() -%}
+    {{ return(staging_watermarks_relation().incorporate(
+        path={'identifier': '_staging_sources'})) }}
+{%- endmacro %}
+
+{#- on-run-start: create `_staging_sources` when missing (never emptied). -#}
+{% macro create_staging_sources() %}
+    {%- if execute and flags.WHICH in ('build', 'run', 'retry') -%}
+        {%- set relation = staging_sources_relation() -%}
+        {%- set columns = 'model_name ' ~ dbt.type_string()
+            ~ ', recorded_at ' ~ dbt.type_timestamp()
+            ~ ', watermark ' ~ dbt.type_string()
+            ~ ', source_rows ' ~ dbt.type_bigint() -%}
+        {%- set create = create_staging_watermarks_sql(relation, columns) -%}
+        {%- if create and load_relation(relation) is none -%}
+            {%- do adapter.create_schema(relation) -%}
+            {%- do run_query(create) -%}
+            {%- do adapter.cache_added(relation) -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{% endmacro %}
+
+{#- SQL counting the rows of `source_relation` up to extraction date `mark`. -#}
+{% macro staging_source_rows_sql(source_relation, mark) -%}
+    select count(*) from {{ source_relation }} as delivered
+    where delivered.extraction_date <= cast('{{ mark }}' as date)
+{%- endmacro %}
+
+{#
+    post-hook of the staging models: an incremental staging model records its
+    new watermark and the number of source rows up to it. `select 1` for
+    every other model.
+#}
+{% macro record_staging_source() %}
+    {%- set node = staging_source_node() -%}
+    {%- if execute and node is not none
+        and load_relation(staging_sources_relation()) is not none -%}
+        {%- set mark = run_query(
+            'select cast(max(extraction_date) as ' ~ dbt.type_string()
+            ~ ') from ' ~ this).rows[0][0] -%}
+        {%- if mark -%}
+            insert into {{ staging_sources_relation() }}
+            select
+                '{{ this.identifier }}',
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'
+                    as {{ dbt.type_timestamp() }}),
+                '{{ mark }}',
+                ({{ staging_source_rows_sql(
+                    source(node.source_name, node.name), mark) }})
+        {%- else -%}
+            select 1
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,94 @@
+"""An incremental build tests the rows it touched; a full test run tests them all.
+
+On a copy of the session's tiny build, two bad `termination_reason_code` values (not one of
+the accepted reasons, an error-severity `accepted_values` test on
+`stg_delius__terminations`):
+
+- an OLD bad row: a stored staging row changed in place, as if an earlier build had let it
+  through; its termination is not delivered again;
+- a NEW bad row: a termination delivered again in a new next-day partition with the bad code.
+
+The incremental `dbt build` of the model restages only the redelivered termination, and its
+test, restricted to the touched keys (macros/staging/touched_rows.sql), fails on exactly the
+new row: the fault of the new extract is caught, and the old row is not re-tested (the
+restriction is real). A plain `dbt test` afterwards checks every row and finds both, which also
+proves that the model was patched by key rather than rebuilt (a rebuild would have recomputed
+the old row from its clean delivery).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import DbtRun, TinyProject, generic_tests_vars
+
+MODEL = "stg_delius__terminations"
+TEST_PREFIX = "accepted_values_stg_delius__terminations_termination_reason_code"
+#: Two codes outside the accepted list (accepted_values counts distinct values).
+OLD_BAD_CODE = "OLD_BAD_REASON"
+NEW_BAD_CODE = "NEW_BAD_REASON"
+
+
+def _accepted_values(run: DbtRun) -> dict[str, object]:
+    """The run's result of the model's accepted_values test on termination_reason_code."""
+    assert run.run_results is not None, run.result.describe()
+    found = [
+        row
+        for row in run.run_results["results"]
+        if row["unique_id"].split(".")[2].startswith(TEST_PREFIX)
+    ]
+    assert len(found) == 1, (sorted(r["unique_id"] for r in run.run_results["results"]), run)
+    return found[0]
+
+
+@pytest.mark.slow
+def test_incremental_run_tests_only_the_touched_keys(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    work = tiny_project.copy_to(tmp_path / "work")
+    terminations = work.data_dir / "delius" / "terminations"
+    latest = max(terminations.glob("extraction_date=*"))
+    next_day = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
+    work = replace(work, env={**work.env, "DERIVED_AS_OF": next_day.isoformat()})
+
+    with duckdb.connect(str(work.warehouse)) as con:
+        (redelivered, _), (old_bad, _) = con.execute(
+            f"select termination_id, extraction_date from staging.{MODEL}"
+            " order by termination_id limit 2"
+        ).fetchall()
+        con.execute(
+            f"update staging.{MODEL} set termination_reason_code = ? where termination_id = ?",
+            [OLD_BAD_CODE, old_bad],
+        )
+    new_partition = terminations / f"extraction_date={next_day}"
+    new_partition.mkdir()
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace ('{NEW_BAD_CODE}' as termination_reason_code,"
+            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
+            f" from read_parquet('{terminations}/extraction_date=*/*.parquet',"
+            " hive_partitioning = false)"
+            f" where termination_id = '{redelivered}' limit 1)"
+            f" to '{new_partition / 'part-0.parquet'}' (format parquet)"
+        )
+
+    selection = ("--select", MODEL, "--exclude", "resource_type:unit_test")
+    now = ("--vars", generic_tests_vars(next_day.isoformat()))
+    built = work.dbt("build", *selection, *now)
+    assert not built.result.ok, built.result.describe()
+    assert "rebuilt in full" not in built.result.output, built.result.describe()
+    restricted = _accepted_values(built)
+    assert restricted["status"] == "fail", restricted
+    assert restricted["failures"] == 1, restricted  # the new code only
+    assert "extraction_date > cast(" in str(restricted.get("compiled_code")), restricted
+
+    tested = work.dbt("test", *selection, *now)
+    everything = _accepted_values(tested)
+    assert everything["status"] == "fail", everything
+    assert everything["failures"] == 2, everything  # the new code and the old one
+    assert "extraction_date > cast(" not in str(everything.get("compiled_code")), everything
