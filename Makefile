@@ -81,9 +81,10 @@ parse-athena: install-athena  ## dbt parse --target athena (no AWS needed; CI ru
 
 # The Spark tests alone, with the incremental proof on Spark (the next day's extract, an
 # incremental `dbt run` on the Spark warehouse, every mart equal to DuckDB's full refresh).
-test-spark: install-spark  ## The Spark tests: cross-engine equality, incremental, Splink's backend
+test-spark: install-spark  ## The Spark tests: engines equal, incremental, Splink, cluster
 	DERIVED_REQUIRE_SPARK=1 DERIVED_SPARK_INCREMENTAL=1 $(BIN)/pytest \
-		tests/python/test_cross_engine.py tests/python/test_splink_spark_backend.py
+		tests/python/test_cross_engine.py tests/python/test_splink_spark_backend.py \
+		tests/python/test_spark_cluster.py
 
 # A Spark standalone cluster on 127.0.0.1 (a master and 2 workers, each its own JVM, from the
 # pyspark distribution; logs and pids in warehouse/spark-cluster/). Build on it with

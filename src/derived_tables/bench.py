@@ -431,7 +431,8 @@ def _mib(value: int | None) -> str:
 
 def render_table(result: BenchResult) -> Table:
     table = Table(
-        title=f"derived bench: scale {format_scale(result.scale)}, seed {result.seed}",
+        title=f"derived bench: scale {format_scale(result.scale)}, seed {result.seed}"
+        + ("" if result.engine == "duckdb" else f", engine {result.engine}"),
         caption="peak RSS: of the largest process / of the whole process tree (sampled)",
     )
     table.add_column("step", no_wrap=True)

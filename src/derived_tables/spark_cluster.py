@@ -20,6 +20,7 @@ Nothing listens beyond 127.0.0.1, nothing is downloaded: the jars are pyspark's 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -285,8 +286,8 @@ def spark_cluster(
     Build on it with `derived build --target spark_cluster`.
     """
     project = (project_dir or default_project_dir()).resolve()
-    context.obj = ClusterSettings(
-        folder=resolve_folder(project),
+    context.obj = dataclasses.replace(
+        default_settings(project),
         port=port,
         webui_port=webui_port,
         workers=workers,
