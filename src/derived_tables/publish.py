@@ -897,7 +897,7 @@ def build(
             _say(f"removed a stale candidate left by an interrupted build: {stale}")
         candidate = paths.candidate
         fresh = full_refresh or not paths.private.exists()
-        try:
+        with _discarded_unless_published(paths):
             paths.candidate_dir.mkdir(mode=0o700)
             extra_env = pin_curated_snapshot(
                 project, paths.pinned_curated, as_of_date, as_of_origin
@@ -905,59 +905,85 @@ def build(
             prepare_candidate(paths, candidate, fresh)
             origin = "a new file" if fresh else f"a copy of the private build file {paths.private}"
             _say(f"candidate {candidate} ({origin})")
-            results_file = target_path(project) / "run_results.json"
-            for step, args in options.steps(docs):
-                _say(f"{step} ...")
-                step_started = time.time()
-                code = run_dbt(args, candidate, project, extra_env)
-                if step == FRESHNESS_STEP:
-                    if code != 0:
-                        _say("some sources are stale or unchecked: see the catalogue's trust pages")
-                    continue
-                if code != 0:
-                    results = read_run_results(results_file, step_started)
-                    raise AuditFailed(describe_failure(step, code, results))
-                results = read_run_results(results_file, step_started) or []
-                failed = [r for r in results if r.status in FAILED_STATUSES]
-                if failed:  # dbt said success but a node failed: do not trust it
-                    raise AuditFailed(describe_failure(step, code, results))
-                if step == BUILD_STEP and docs:  # the test results the catalogue shows
-                    shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
-            if docs:
-                write_catalogue(project, candidate)
-            checkpoint(candidate)
-            relations = published_relations(target_path(project) / "manifest.json")
-            if not relations:
-                raise AuditFailed(
-                    "audit failed: no model or seed is marked `meta: {published: true}`, so "
-                    "there is nothing to publish; nothing was published"
-                )
-            copied = export_public(candidate, paths.public_candidate, relations)
-            _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
-            publish(paths, candidate)
-        except Interrupted as error:
-            _say(f"{error}: discarding the candidate", err=True)
-            raise click.exceptions.Exit(128 + signal.SIGTERM) from None
-        except KeyboardInterrupt:
-            _say("interrupted: discarding the candidate; nothing was published", err=True)
-            raise click.exceptions.Exit(128 + signal.SIGINT) from None
-        except OSError as error:
-            raise CannotWrite(describe_os_error(error, paths)) from None
-        except duckdb.IOException as error:
-            raise CannotWrite(
-                f"cannot write the warehouse in {paths.folder}: {one_line(str(error))}; nothing "
-                "was published. Free space or fix permissions there, then build again"
-            ) from None
-        except BaseException:
-            _say("build failed: discarding the candidate", err=True)
-            raise
-        finally:
-            left = discard_candidate(paths)
-            if left:
-                _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
+            _audit(options, docs, candidate, extra_env)
+            relations = _publish_candidate(paths, candidate, project, docs)
         keep_legacy_previous(paths, relations)
     kept = f"; previous kept as {paths.previous}" if paths.previous.exists() else ""
     _say(f"published {paths.published} in {time.monotonic() - started:.0f}s{kept}")
+
+
+@contextlib.contextmanager
+def _discarded_unless_published(paths: WarehousePaths) -> Iterator[None]:
+    """Around a build's candidate: whatever happens, the candidate folder is removed after;
+    an interruption, a write error or any other failure is reported (with its exit code)
+    as leaving the published warehouse as it was."""
+    try:
+        yield
+    except Interrupted as error:
+        _say(f"{error}: discarding the candidate", err=True)
+        raise click.exceptions.Exit(128 + signal.SIGTERM) from None
+    except KeyboardInterrupt:
+        _say("interrupted: discarding the candidate; nothing was published", err=True)
+        raise click.exceptions.Exit(128 + signal.SIGINT) from None
+    except OSError as error:
+        raise CannotWrite(describe_os_error(error, paths)) from None
+    except duckdb.IOException as error:
+        raise CannotWrite(
+            f"cannot write the warehouse in {paths.folder}: {one_line(str(error))}; nothing "
+            "was published. Free space or fix permissions there, then build again"
+        ) from None
+    except BaseException:
+        _say("build failed: discarding the candidate", err=True)
+        raise
+    finally:
+        left = discard_candidate(paths)
+        if left:
+            _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
+
+
+def _audit(options: DbtOptions, docs: bool, candidate: Path, extra_env: dict[str, str]) -> None:
+    """Run the build's dbt steps on the candidate; raise AuditFailed at the first that fails
+    (a non-zero exit, or a failed node in its run results despite exit 0). A failed source
+    freshness check is only reported: it is shown on the catalogue's trust pages."""
+    project = options.project_dir
+    results_file = target_path(project) / "run_results.json"
+    for step, args in options.steps(docs):
+        _say(f"{step} ...")
+        step_started = time.time()
+        code = run_dbt(args, candidate, project, extra_env)
+        if step == FRESHNESS_STEP:
+            if code != 0:
+                _say("some sources are stale or unchecked: see the catalogue's trust pages")
+            continue
+        if code != 0:
+            results = read_run_results(results_file, step_started)
+            raise AuditFailed(describe_failure(step, code, results))
+        results = read_run_results(results_file, step_started) or []
+        failed = [r for r in results if r.status in FAILED_STATUSES]
+        if failed:  # dbt said success but a node failed: do not trust it
+            raise AuditFailed(describe_failure(step, code, results))
+        if step == BUILD_STEP and docs:  # the test results the catalogue shows
+            shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
+
+
+def _publish_candidate(
+    paths: WarehousePaths, candidate: Path, project: Path, docs: bool
+) -> list[Relation]:
+    """After a passed audit: write the catalogue (with docs), export the published relations
+    to the public candidate, then publish both candidates. Returns the published relations."""
+    if docs:
+        write_catalogue(project, candidate)
+    checkpoint(candidate)
+    relations = published_relations(target_path(project) / "manifest.json")
+    if not relations:
+        raise AuditFailed(
+            "audit failed: no model or seed is marked `meta: {published: true}`, so "
+            "there is nothing to publish; nothing was published"
+        )
+    copied = export_public(candidate, paths.public_candidate, relations)
+    _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
+    publish(paths, candidate)
+    return relations
 
 
 @click.command("rollback")
