@@ -545,61 +545,90 @@ def export_public(build_file: Path, public_file: Path, relations: Sequence[Relat
     wanted = {(r.schema, r.name) for r in relations}
     with duckdb.connect(str(public_file)) as con:
         con.execute(f"attach {literal(str(build_file))} as build (read_only)")
-        tables = [
-            (schema, name, sql, comment)
-            for schema, name, sql, comment in con.execute(
-                "select schema_name, table_name, sql, comment from duckdb_tables()"
-                " where database_name = 'build'"
-            ).fetchall()
-            if (schema, name) in wanted
-        ]
-        views = [
-            (schema, name, sql, comment)
-            for schema, name, sql, comment in con.execute(
-                "select schema_name, view_name, sql, comment from duckdb_views()"
-                " where database_name = 'build' and not internal"
-            ).fetchall()
-            if (schema, name) in wanted
-        ]
-        columns = con.execute(
-            "select schema_name, table_name, column_name, comment from duckdb_columns()"
-            " where database_name = 'build' and comment is not null"
-        ).fetchall()
+        tables = _build_relations(con, "table", wanted)
+        views = _build_relations(con, "view", wanted)
         for schema in sorted({schema for schema, *_ in tables + views}):
             con.execute(f"create schema if not exists {quote(schema)}")
         for schema, name, sql, _ in tables:
             relation = Relation(schema, name)
             con.execute(sql)
             con.execute(f"insert into {relation.sql} select * from build.{relation.sql}")
-        pending = list(views)
-        while pending:  # a view may read another view: create them in dependency order
-            failed = []
-            for view in pending:
-                try:
-                    con.execute(view[2])
-                except duckdb.Error as error:
-                    failed.append((view, error))
-            if len(failed) == len(pending):
-                (schema, name, *_), error = failed[0]
-                raise click.ClickException(
-                    f"cannot publish the view {schema}.{name}: {error}. A published view may "
-                    "read only published relations: publish what it reads, or make it a table"
-                )
-            pending = [view for view, _ in failed]
-        for kind, found in (("table", tables), ("view", views)):
-            for schema, name, _, comment in found:
-                if comment:
-                    relation = Relation(schema, name)
-                    con.execute(f"comment on {kind} {relation.sql} is {literal(comment)}")
-        for schema, name, column, comment in columns:
-            if (schema, name) in wanted:
-                con.execute(
-                    f"comment on column {Relation(schema, name).sql}.{quote(column)}"
-                    f" is {literal(comment)}"
-                )
+        _create_views(con, views)
+        _copy_comments(con, tables, views, wanted)
         con.execute("detach build")
         con.execute("checkpoint")
     return len(tables) + len(views)
+
+
+#: A relation of the build file: schema, name, the SQL that creates it, its comment.
+_BuildRelation = tuple[str, str, str, str | None]
+
+
+def _build_relations(
+    con: duckdb.DuckDBPyConnection, kind: str, wanted: set[tuple[str, str]]
+) -> list[_BuildRelation]:
+    """The tables (`kind` "table") or views ("view") of the attached build file that are
+    `wanted`, with the SQL that creates each and its comment."""
+    if kind == "table":
+        query = (
+            "select schema_name, table_name, sql, comment from duckdb_tables()"
+            " where database_name = 'build'"
+        )
+    else:
+        query = (
+            "select schema_name, view_name, sql, comment from duckdb_views()"
+            " where database_name = 'build' and not internal"
+        )
+    return [
+        (schema, name, sql, comment)
+        for schema, name, sql, comment in con.execute(query).fetchall()
+        if (schema, name) in wanted
+    ]
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, views: list[_BuildRelation]) -> None:
+    """Create `views` in dependency order (a view may read another view); a view that reads
+    a relation not published fails, naming it."""
+    pending = list(views)
+    while pending:
+        failed = []
+        for view in pending:
+            try:
+                con.execute(view[2])
+            except duckdb.Error as error:
+                failed.append((view, error))
+        if len(failed) == len(pending):
+            (schema, name, *_), error = failed[0]
+            raise click.ClickException(
+                f"cannot publish the view {schema}.{name}: {error}. A published view may "
+                "read only published relations: publish what it reads, or make it a table"
+            )
+        pending = [view for view, _ in failed]
+
+
+def _copy_comments(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[_BuildRelation],
+    views: list[_BuildRelation],
+    wanted: set[tuple[str, str]],
+) -> None:
+    """Copy the comments (the persisted docs) of the published relations and their columns
+    from the attached build file."""
+    columns = con.execute(
+        "select schema_name, table_name, column_name, comment from duckdb_columns()"
+        " where database_name = 'build' and comment is not null"
+    ).fetchall()
+    for kind, found in (("table", tables), ("view", views)):
+        for schema, name, _, comment in found:
+            if comment:
+                relation = Relation(schema, name)
+                con.execute(f"comment on {kind} {relation.sql} is {literal(comment)}")
+    for schema, name, column, comment in columns:
+        if (schema, name) in wanted:
+            con.execute(
+                f"comment on column {Relation(schema, name).sql}.{quote(column)}"
+                f" is {literal(comment)}"
+            )
 
 
 def replace_keeping_previous(new: Path, current: Path, previous: Path) -> None:
