@@ -789,6 +789,54 @@ def link_person_records(
     ).linked
 
 
+def _count_unique_records(con: duckdb.DuckDBPyConnection) -> int:
+    """The number of prepared person records; ValueError when a record_key repeats."""
+    n_records = con.sql("select count(*) from person_features").fetchall()[0][0]
+    n_keys = con.sql("select count(distinct record_key) from person_features").fetchall()[0][0]
+    if n_keys != n_records:
+        raise ValueError("record_key is not unique in the person records")
+    return int(n_records)
+
+
+def _score_and_cluster(
+    con: duckdb.DuckDBPyConnection,
+    model: LinkageModel | None,
+    *,
+    train: bool,
+    threshold: float,
+) -> LinkageModel:
+    """Score the prepared records' candidate pairs with ``model`` (or one fitted here) into
+    the table scored_pairs, and cluster them at ``threshold`` into clusters. Returns the
+    model used."""
+    from splink import DuckDBAPI
+
+    db_api = DuckDBAPI(con)
+    features = db_api.register("person_features", table_name="person_features_sdf")
+    if model is None:
+        model = fit_model(features, train=train)
+    linker = _linker(features, model)
+    predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    con.execute(
+        "create table scored_pairs as select record_key_l, record_key_r,"
+        f" match_probability from {predictions.physical_name}"
+    )
+    con.execute(
+        f"create table clusters as select record_key, cluster_id from {clusters.physical_name}"
+    )
+    return model
+
+
+def create_empty_pairs(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create ``table`` as a scored-pairs table without rows (nothing to score)."""
+    con.execute(
+        f"create table {table} as select null::varchar as record_key_l,"
+        " null::varchar as record_key_r, null::double as match_probability limit 0"
+    )
+
+
 def link(
     records: pa.Table,
     *,
@@ -803,41 +851,15 @@ def link(
     """:func:`link_person_records`, also returning the model and (``keep_pairs``) the scored
     pairs, for evaluation and reports. With ``model``, scores with it instead of fitting one
     (``train`` is then ignored)."""
-    from splink import DuckDBAPI
-
     started = time.perf_counter()
     con = _connection(threads, memory_limit, temp_directory)
     try:
         _prepare(con, records)
-        n_records = con.sql("select count(*) from person_features").fetchall()[0][0]
-        n_keys = con.sql("select count(distinct record_key) from person_features").fetchall()[0][0]
-        if n_keys != n_records:
-            raise ValueError("record_key is not unique in the person records")
-
-        if n_records >= 2:
-            db_api = DuckDBAPI(con)
-            features = db_api.register("person_features", table_name="person_features_sdf")
-            if model is None:
-                model = fit_model(features, train=train)
-            linker = _linker(features, model)
-            predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
-            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-                predictions, threshold_match_probability=threshold
-            )
-            con.execute(
-                "create table scored_pairs as select record_key_l, record_key_r,"
-                f" match_probability from {predictions.physical_name}"
-            )
-            con.execute(
-                "create table clusters as select record_key, cluster_id"
-                f" from {clusters.physical_name}"
-            )
+        if _count_unique_records(con) >= 2:
+            model = _score_and_cluster(con, model, train=train, threshold=threshold)
         else:
             model = model or _fallback(0.0, "fewer than two records")
-            con.execute(
-                "create table scored_pairs as select null::varchar as record_key_l,"
-                " null::varchar as record_key_r, null::double as match_probability limit 0"
-            )
+            create_empty_pairs(con, "scored_pairs")
             con.execute(
                 "create table clusters as select record_key, record_key as cluster_id"
                 " from person_features"
