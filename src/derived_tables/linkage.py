@@ -30,7 +30,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -1160,6 +1160,17 @@ def _read_records(warehouse: Path, relation: str) -> pa.Table:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "evaluate": _evaluate_command,
+        "train": _train_command,
+        "report": _report_command,
+        "febrl": _febrl_command,
+    }
+    return commands[args.command](args)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="derived linkage",
         description="Person linkage helpers: measure quality, re-estimate parameters.",
@@ -1213,35 +1224,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         "febrl",
         help="link the FEBRL4 and FEBRL3 benchmarks (and Splink's FEBRL4 example beside)",
     )
+    return parser
 
-    args = parser.parse_args(argv)
-    if args.command == "febrl":
-        from derived_tables import febrl
 
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        febrl.run_all(log=print)
-        return 0
-    if args.command == "report":
-        from derived_tables.linkage_report import write_report
+def _febrl_command(args: argparse.Namespace) -> int:
+    from derived_tables import febrl
 
-        paths = write_report(
-            _read_records(args.warehouse, args.relation), read_truth(args.truth), args.out
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    febrl.run_all(log=print)
+    return 0
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    from derived_tables.linkage_report import write_report
+
+    paths = write_report(
+        _read_records(args.warehouse, args.relation), read_truth(args.truth), args.out
+    )
+    for path in paths.values():
+        print(path)
+    return 0
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    if args.against:
+        quality = pairwise_quality(
+            read_linked(args.warehouse, args.relation),
+            read_linked(args.against, args.relation),
         )
-        for path in paths.values():
-            print(path)
-        return 0
-    if args.command == "evaluate":
-        if args.against:
-            quality = pairwise_quality(
-                read_linked(args.warehouse, args.relation),
-                read_linked(args.against, args.relation),
-            )
-        else:
-            quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
-        for name, value in quality.as_dict().items():
-            shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
-            print(f"{name:>17}  {shown}")
-        return 0
+    else:
+        quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
+    for name, value in quality.as_dict().items():
+        shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
+        print(f"{name:>17}  {shown}")
+    return 0
+
+
+def _train_command(args: argparse.Namespace) -> int:
     model = train_parameters(_read_records(args.warehouse, args.relation))
     print(f"{model.source} parameters ({model.reason})")
     print(f"probability_two_random_records_match {model.probability_two_random_records_match}")
