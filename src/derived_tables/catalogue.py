@@ -190,14 +190,7 @@ def collect_trust(
     results = {r["unique_id"]: r for r in (build_results or {}).get("results", [])}
     generated_at = (build_results or {}).get("metadata", {}).get("generated_at")
     tests = _tests_by_subject(manifest, subjects, results)
-    fresh = {
-        row["unique_id"]: (
-            str(row.get("status")),
-            row.get("max_loaded_at"),
-            row.get("snapshotted_at"),
-        )
-        for row in (freshness or {}).get("results", [])
-    }
+    fresh = _freshness_by_source(freshness)
     relations = {uid: node["relation_name"] for uid, node in subjects.items()}
     counts = _count_rows(warehouse, {u: r for u, r in relations.items() if r})
     extractions = _extraction_dates(warehouse)
@@ -264,6 +257,20 @@ def _tests_by_subject(
                     )
                 )
     return tests
+
+
+def _freshness_by_source(
+    freshness: dict[str, Any] | None,
+) -> dict[str, tuple[str, str | None, str | None]]:
+    """Source unique id -> (status, max loaded at, snapshotted at) of `dbt source freshness`."""
+    return {
+        row["unique_id"]: (
+            str(row.get("status")),
+            row.get("max_loaded_at"),
+            row.get("snapshotted_at"),
+        )
+        for row in (freshness or {}).get("results", [])
+    }
 
 
 def _built_at(result: dict[str, Any] | None, generated_at: str | None) -> str | None:
