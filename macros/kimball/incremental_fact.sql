@@ -125,7 +125,7 @@ person_keys as (
     on either side is not a difference; key columns are never null). Used by an
     incremental fact that reloads a stored row whose dimension keys changed since it was
     written (a '-2' key whose dimension row arrived, a person or an SCD2 version that
-    changed), e.g. fct_prison_movements.
+    changed), in keyed_fact_rows_to_load() (fct_prison_movements).
 
     Example:
         where {{ keys_differ(
@@ -137,4 +137,60 @@ person_keys as (
         {% if not loop.first %}or {% endif -%}
         {{ new }}.{{ column }} != {{ stored }}.{{ column }}
     {%- endfor %}
+{%- endmacro %}
+
+{#
+    The rows an incremental transaction fact (delete+insert on `unique_key`) loads when
+    every column of a row is a function of its source row and the dimensions: a full
+    refresh loads every row of `keyed`; an incremental run loads
+      (a) rows whose extracted_at is after the high-water mark max(extracted_at) of the
+          stored table (new and late rows), and rows not in the table yet;
+      (b) stored rows whose keys (`key_columns`) resolve differently now (keys_differ():
+          a '-2' key whose dimension row has arrived, a person whose linkage or SCD2
+          history changed, a dimension version that changed).
+    So an incremental run gives the same table as a full refresh.
+
+    Input, a CTE name in the calling model: `keyed` (the source rows with their
+    dimension keys resolved, `unique_key` and extracted_at). CTEs emitted, each ending
+    with a comma: stored_rows and high_water_mark (incremental only), rows_to_load
+    (every column of `keyed`).
+
+    Example (fct_prison_movements):
+        {{ keyed_fact_rows_to_load(
+            'movements_keyed', 'movement_id', ['date_key', 'person_key'],
+        ) }}
+#}
+{% macro keyed_fact_rows_to_load(keyed, unique_key, key_columns) -%}
+{% if is_incremental() %}
+
+stored_rows as (
+
+    select * from {{ this }}
+
+),
+
+high_water_mark as (
+
+    select {{ high_water_mark('extracted_at') }} as max_extracted_at
+    from stored_rows
+
+),
+
+{% endif %}
+
+rows_to_load as (
+
+    select {{ keyed }}.*
+    from {{ keyed }}
+    {%- if is_incremental() %}
+    cross join high_water_mark
+    left join stored_rows
+        on {{ keyed }}.{{ unique_key }} = stored_rows.{{ unique_key }}
+    where
+        {{ keyed }}.extracted_at > high_water_mark.max_extracted_at
+        or stored_rows.{{ unique_key }} is null
+        or {{ keys_differ(keyed, 'stored_rows', key_columns) }}
+    {%- endif %}
+
+),
 {%- endmacro %}

@@ -1,4 +1,26 @@
 {#
+    The members of fct_prison_population_daily's periodic snapshot: every establishment
+    that a movement (to or from) or a booking version has ever named. The set only grows,
+    so a row once written is never orphaned. Emits the CTE snapshot_establishments
+    (establishment_code), ending with a comma. Inputs, CTE names in the calling model:
+    movements (stg_nomis__movements) and booking_history (stg_nomis__booking_history).
+#}
+{% macro prison_population_establishments() -%}
+snapshot_establishments as (
+
+    select to_establishment_code as establishment_code from movements
+    where to_establishment_code is not null
+    union
+    select from_establishment_code as establishment_code from movements
+    where from_establishment_code is not null
+    union
+    select establishment_code from booking_history
+    where establishment_code is not null
+
+),
+{%- endmacro %}
+
+{#
     The daily changes of the prison population, for fct_prison_population_daily
     (its `changes` in periodic_snapshot_rows()): per establishment and day, the
     change of the population (+1 on the day a stay starts, -1 on the day it ends)

@@ -1,4 +1,37 @@
 {#
+    The periods of fct_probation_caseload_monthly's periodic snapshot: one row per month
+    from the first snapshot month to the month of the as-of date, with its date_key,
+    month_start_date, snapshot_date (the month end; the as-of date for the current
+    month) and is_month_complete (the month ended on or before the as-of date).
+
+    Emits the CTE snapshot_months, ending with a comma. Inputs, CTE names in the calling
+    model: dates (dim_date without its default members) and snapshot_window (one row:
+    first_snapshot_date, as_of_date).
+#}
+{% macro probation_caseload_months() -%}
+snapshot_months as (
+
+    select
+        dates.date_key,
+        dates.date_day as month_start_date,
+        case
+            when dates.month_end_date > snapshot_window.as_of_date
+                then snapshot_window.as_of_date
+            else dates.month_end_date
+        end as snapshot_date,
+        dates.month_end_date <= snapshot_window.as_of_date
+            as is_month_complete
+    from dates
+    cross join snapshot_window
+    where
+        dates.date_day = dates.month_start_date
+        and dates.date_day >= snapshot_window.first_snapshot_date
+        and dates.date_day <= snapshot_window.as_of_date
+
+),
+{%- endmacro %}
+
+{#
     The monthly changes of the probation caseload, for fct_probation_caseload_monthly
     (its `changes` in periodic_snapshot_rows()): per PDU, order type and month, the
     change of the active caseload (+1 in the month a supervision period becomes

@@ -616,14 +616,7 @@ def bench(
     project = (project_dir or default_project_dir()).resolve()
     output = (output_dir or project / "bench-results").resolve()
     temporary = work_dir is None
-    if work_dir is None:
-        work = Path(tempfile.mkdtemp(prefix=f"derived-bench-{format_scale(scale)}-"))
-    else:
-        work = work_dir.resolve()
-        if work.exists() and any(work.iterdir()):
-            raise click.ClickException(f"--work-dir {work} is not empty")
-        work.mkdir(parents=True, exist_ok=True)
-
+    work = _work_folder(work_dir, scale)
     started = dt.datetime.now(dt.UTC)
     result = BenchResult(
         scale=scale,
@@ -634,54 +627,87 @@ def bench(
         project_dir=str(project),
         host=host_facts(project),
     )
-    if engine == "duckdb":
-        steps = default_steps(scale, seed, project, work)
-    else:
-        steps = spark_steps(scale, seed, project, work, engine)
-    env = bench_environment(work, project)
-    console.print(f"work folder {work}; step logs in {work / 'logs'}")
-    dbt_seconds: dict[str, Any] = {}
     try:
-        with console.status("") as status:
-
-            def on_step(step: Step) -> None:
-                status.update(f"{step.name} ...")
-                console.print(f"[bold]{step.name}[/]: {' '.join(step.argv[1:])}")
-
-            def after_step(step: Step, measurement: Measurement) -> None:
-                # Keep each build's run results: the next build overwrites target/.
-                run_results = work / "target" / "run_results.json"
-                if step.name not in (FULL_BUILD, INCREMENTAL_BUILD) or not run_results.exists():
-                    return
-                slug = "".join(c if c.isalnum() else "-" for c in step.name).strip("-")
-                kept = work / "logs" / f"{slug}-run_results.json"
-                shutil.copy2(run_results, kept)
-                dbt_seconds[step.name] = dbt_node_seconds(
-                    json.loads(kept.read_text(encoding="utf-8"))
-                )
-
-            if engine == "spark-cluster":
-                result.steps, result.outputs = _on_cluster(
-                    project,
-                    lambda: run_steps(
-                        steps, env, work, work / "logs", on_step, after_step=after_step
-                    ),
-                )
-            else:
-                result.steps = run_steps(
-                    steps, env, work, work / "logs", on_step, after_step=after_step
-                )
-        result.outputs = {**result.outputs, **output_facts(work)}
-        result.outputs["dbt_node_seconds"] = dbt_seconds
-        if floor_json(work).exists():
-            result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))
-        result.summary = summarise(result)
+        _measure(console, result, project, work)
     except BaseException:
         if temporary and not keep:
             shutil.rmtree(work, ignore_errors=True)
         raise
     result.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    path = results_path(output, scale, started, engine)
+    _report(console, result, results_path(output, scale, started, engine), output)
+    if temporary and not keep and result.ok:
+        shutil.rmtree(work, ignore_errors=True)
+    for m in result.steps:
+        if m.status == "failed":
+            console.print(f"[red]{m.step} failed (exit {m.exit_code})[/]: see {m.log}")
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _work_folder(work_dir: Path | None, scale: float) -> Path:
+    """The bench's work folder: `work_dir` (new or empty, else refused) or a new temporary
+    folder."""
+    if work_dir is None:
+        return Path(tempfile.mkdtemp(prefix=f"derived-bench-{format_scale(scale)}-"))
+    work = work_dir.resolve()
+    if work.exists() and any(work.iterdir()):
+        raise click.ClickException(f"--work-dir {work} is not empty")
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def _measure(console: Console, result: BenchResult, project: Path, work: Path) -> None:
+    """Run the engine's steps in `work`, with a status line, recording into `result` each
+    step's measurement, the outputs, each build's dbt node seconds, the floor and the
+    summary."""
+    if result.engine == "duckdb":
+        steps = default_steps(result.scale, result.seed, project, work)
+    else:
+        steps = spark_steps(result.scale, result.seed, project, work, result.engine)
+    env = bench_environment(work, project)
+    console.print(f"work folder {work}; step logs in {work / 'logs'}")
+    dbt_seconds: dict[str, Any] = {}
+    with console.status("") as status:
+
+        def on_step(step: Step) -> None:
+            status.update(f"{step.name} ...")
+            console.print(f"[bold]{step.name}[/]: {' '.join(step.argv[1:])}")
+
+        def after_step(step: Step, measurement: Measurement) -> None:
+            kept = _keep_run_results(step, work)
+            if kept is not None:
+                dbt_seconds[step.name] = dbt_node_seconds(
+                    json.loads(kept.read_text(encoding="utf-8"))
+                )
+
+        def run() -> list[Measurement]:
+            return run_steps(steps, env, work, work / "logs", on_step, after_step=after_step)
+
+        if result.engine == "spark-cluster":
+            result.steps, result.outputs = _on_cluster(project, run)
+        else:
+            result.steps = run()
+    result.outputs = {**result.outputs, **output_facts(work)}
+    result.outputs["dbt_node_seconds"] = dbt_seconds
+    if floor_json(work).exists():
+        result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))
+    result.summary = summarise(result)
+
+
+def _keep_run_results(step: Step, work: Path) -> Path | None:
+    """Keep a build step's run results in the logs folder (the next build overwrites
+    target/); the copy, or None for another step or a build that left none."""
+    run_results = work / "target" / "run_results.json"
+    if step.name not in (FULL_BUILD, INCREMENTAL_BUILD) or not run_results.exists():
+        return None
+    slug = "".join(c if c.isalnum() else "-" for c in step.name).strip("-")
+    kept = work / "logs" / f"{slug}-run_results.json"
+    shutil.copy2(run_results, kept)
+    return kept
+
+
+def _report(console: Console, result: BenchResult, path: Path, output: Path) -> None:
+    """Write the JSON to `path`, print the tables and write the chart of `output`."""
     write_json(result, path)
     console.print(render_table(result))
     console.print(render_summary(result.summary))
@@ -691,10 +717,3 @@ def bench(
     chart = write_chart(output)
     if chart is not None:
         console.print(f"chart: {chart}")
-    if temporary and not keep and result.ok:
-        shutil.rmtree(work, ignore_errors=True)
-    for m in result.steps:
-        if m.status == "failed":
-            console.print(f"[red]{m.step} failed (exit {m.exit_code})[/]: see {m.log}")
-    if not result.ok:
-        raise click.exceptions.Exit(1)

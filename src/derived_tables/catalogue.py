@@ -189,7 +189,51 @@ def collect_trust(
     }
     results = {r["unique_id"]: r for r in (build_results or {}).get("results", [])}
     generated_at = (build_results or {}).get("metadata", {}).get("generated_at")
+    tests = _tests_by_subject(manifest, subjects, results)
+    fresh = _freshness_by_source(freshness)
+    relations = {uid: node["relation_name"] for uid, node in subjects.items()}
+    counts = _count_rows(warehouse, {u: r for u, r in relations.items() if r})
+    extractions = _extraction_dates(warehouse)
+    parents = manifest.get("parent_map", {})
+    order = {status: i for i, status in enumerate(STATUS_ORDER)}
 
+    trust: dict[str, Trust] = {}
+    for uid, node in sorted(subjects.items()):
+        is_source = uid.startswith("source.")
+        config = node.get("config", {})
+        meta = {**config.get("meta", {}), **node.get("meta", {})}
+        if is_source:  # delivered, not built: its freshness says how old it is
+            source_freshness = {display_name(uid): fresh[uid]} if uid in fresh else {}
+        else:
+            source_freshness = {
+                display_name(s): fresh[s] for s in _ancestors(uid, parents) if s in fresh
+            }
+        trust[uid] = Trust(
+            unique_id=uid,
+            name=display_name(uid),
+            kind="source" if is_source else "mart",
+            relation=f"{node['source_name']}.{node['name']}"
+            if is_source
+            else (node.get("relation_name") or ""),
+            owner=meta.get("owner"),
+            access=node.get("access"),
+            built_at=None if is_source else _built_at(results.get(uid), generated_at),
+            rows=counts.get(uid),
+            tests=sorted(
+                tests[uid], key=lambda t: (order.get(t.status, 0), t.column or "", t.name)
+            ),
+            freshness=dict(sorted(source_freshness.items())),
+            extraction_dates=extractions.get((node.get("schema", ""), node["name"]), [])
+            if is_source
+            else [],
+        )
+    return trust
+
+
+def _tests_by_subject(
+    manifest: dict[str, Any], subjects: dict[str, Any], results: dict[str, Any]
+) -> dict[str, list[TestResult]]:
+    """Each subject's tests with their results ("not run" when the build ran none)."""
     tests: dict[str, list[TestResult]] = {uid: [] for uid in subjects}
     for uid, test in manifest["nodes"].items():
         if test.get("resource_type") != "test":
@@ -212,57 +256,30 @@ def collect_trust(
                         message=" ".join(str((result or {}).get("message") or "").split()),
                     )
                 )
+    return tests
 
-    fresh: dict[str, tuple[str, str | None, str | None]] = {}
-    for row in (freshness or {}).get("results", []):
-        fresh[row["unique_id"]] = (
+
+def _freshness_by_source(
+    freshness: dict[str, Any] | None,
+) -> dict[str, tuple[str, str | None, str | None]]:
+    """Source unique id -> (status, max loaded at, snapshotted at) of `dbt source freshness`."""
+    return {
+        row["unique_id"]: (
             str(row.get("status")),
             row.get("max_loaded_at"),
             row.get("snapshotted_at"),
         )
+        for row in (freshness or {}).get("results", [])
+    }
 
-    relations = {uid: node["relation_name"] for uid, node in subjects.items()}
-    counts = _count_rows(warehouse, {u: r for u, r in relations.items() if r})
-    extractions = _extraction_dates(warehouse)
-    parents = manifest.get("parent_map", {})
 
-    trust: dict[str, Trust] = {}
-    for uid, node in sorted(subjects.items()):
-        config = node.get("config", {})
-        meta = {**config.get("meta", {}), **node.get("meta", {})}
-        result = results.get(uid)
-        built_at = None
-        if result:
-            timings = [t for t in result.get("timing", []) if t.get("name") == "execute"]
-            built_at = (timings[0].get("completed_at") if timings else None) or generated_at
-        if uid.startswith("source."):
-            built_at = None  # delivered, not built: its freshness says how old it is
-            source_freshness = {display_name(uid): fresh[uid]} if uid in fresh else {}
-        else:
-            source_freshness = {
-                display_name(s): fresh[s] for s in _ancestors(uid, parents) if s in fresh
-            }
-        order = {status: i for i, status in enumerate(STATUS_ORDER)}
-        trust[uid] = Trust(
-            unique_id=uid,
-            name=display_name(uid),
-            kind="source" if uid.startswith("source.") else "mart",
-            relation=(node.get("relation_name") or "")
-            if not uid.startswith("source.")
-            else f"{node['source_name']}.{node['name']}",
-            owner=meta.get("owner"),
-            access=node.get("access"),
-            built_at=built_at,
-            rows=counts.get(uid),
-            tests=sorted(
-                tests[uid], key=lambda t: (order.get(t.status, 0), t.column or "", t.name)
-            ),
-            freshness=dict(sorted(source_freshness.items())),
-            extraction_dates=extractions.get((node.get("schema", ""), node["name"]), [])
-            if uid.startswith("source.")
-            else [],
-        )
-    return trust
+def _built_at(result: dict[str, Any] | None, generated_at: str | None) -> str | None:
+    """When the build finished a node: its execute timing, else the run's time; None when
+    the build did not run it."""
+    if not result:
+        return None
+    timings = [t for t in result.get("timing", []) if t.get("name") == "execute"]
+    return (timings[0].get("completed_at") if timings else None) or generated_at
 
 
 def _ancestors(uid: str, parents: dict[str, list[str]]) -> set[str]:

@@ -99,22 +99,18 @@ def _is_table(con: Any, database: str, schema: str, table: str) -> bool:
 
 
 def diff_model(con: Any, manifest: dict[str, Any], unique_id: str) -> ModelDiff:
+    """Compare one model's relation in the attached `base` and `head` warehouses: presence,
+    columns, row counts and, on its tested primary key, values."""
     node = manifest["nodes"][unique_id]
     schema, table = node["schema"], node.get("alias") or node["name"]
-    relation = f"{schema}.{table}"
-    result = ModelDiff(node["name"], relation, "unchanged")
+    result = ModelDiff(node["name"], f"{schema}.{table}", "unchanged")
     base_cols = _columns(con, "base", schema, table)
     head_cols = _columns(con, "head", schema, table)
     if base_cols is None and head_cols is None:
         result.status, result.note = "not compared", "in neither warehouse"
         return result
     if base_cols is None or head_cols is None:
-        result.status = "added" if base_cols is None else "removed"
-        side = "head" if base_cols is None else "base"
-        if _is_table(con, side, schema, table):
-            count = con.execute(f"select count(*) from {side}.{_q(schema)}.{_q(table)}").fetchone()
-            rows = int(count[0]) if count else None
-            result.head_rows, result.base_rows = (rows, None) if side == "head" else (None, rows)
+        _diff_presence(con, result, schema, table, added=base_cols is None)
         return result
     result.added_columns = [c for c in head_cols if c not in base_cols]
     result.removed_columns = [c for c in base_cols if c not in head_cols]
@@ -134,10 +130,31 @@ def diff_model(con: Any, manifest: dict[str, Any], unique_id: str) -> ModelDiff:
     key = [k.lower() for k in primary_key(manifest, unique_id)]
     if not key or any(k not in base_cols or k not in head_cols for k in key):
         result.note = "no tested primary key on both sides: schema and row counts only"
-        result.status = "changed" if result.has_changes else "unchanged"
-        return result
-    result.key = key
-    common = [c for c in head_cols if c in base_cols and c not in key]
+    else:
+        result.key = key
+        common = [c for c in head_cols if c in base_cols and c not in key]
+        _diff_values(con, result, base_rel, head_rel, common)
+    result.status = "changed" if result.has_changes else "unchanged"
+    return result
+
+
+def _diff_presence(con: Any, result: ModelDiff, schema: str, table: str, *, added: bool) -> None:
+    """A model in one warehouse only: added (head only) or removed, with its row count there
+    when it is a table."""
+    result.status = "added" if added else "removed"
+    side = "head" if added else "base"
+    if _is_table(con, side, schema, table):
+        count = con.execute(f"select count(*) from {side}.{_q(schema)}.{_q(table)}").fetchone()
+        rows = int(count[0]) if count else None
+        result.head_rows, result.base_rows = (rows, None) if added else (None, rows)
+
+
+def _diff_values(
+    con: Any, result: ModelDiff, base_rel: str, head_rel: str, common: list[str]
+) -> None:
+    """Join both sides on `result.key`: the keys only in head, only in base, the rows whose
+    value of each `common` column differs, and a sample of those rows."""
+    key = result.key
     on = " and ".join(f"b.{_q(k)} is not distinct from h.{_q(k)}" for k in key)
     joined = f"{base_rel} as b full outer join {head_rel} as h on {on}"
     only_base = " and ".join(f"h.{_q(k)} is null" for k in key)
@@ -162,21 +179,20 @@ def diff_model(con: Any, manifest: dict[str, Any], unique_id: str) -> ModelDiff:
     result.keys_added, result.keys_removed = int(row[0]), int(row[1])
     result.changed_values = {c: int(n) for c, n in zip(common, row[2:], strict=True)}
     changed = [c for c, n in result.changed_values.items() if n]
-    if changed:
-        any_change = " or ".join(differs(c) for c in changed)
-        select = ", ".join(
-            [f"h.{_q(k)} as {_q(k)}" for k in key]
-            + [f"b.{_q(c)} as {_q('base.' + c)}, h.{_q(c)} as {_q('head.' + c)}" for c in changed]
-        )
-        order = ", ".join(f"h.{_q(k)}" for k in key)
-        cursor = con.execute(
-            f"select {select} from {joined} where {matched} and ({any_change}) "
-            f"order by {order} limit {SAMPLE_ROWS}"
-        )
-        names = [d[0] for d in cursor.description]
-        result.sample = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    result.status = "changed" if result.has_changes else "unchanged"
-    return result
+    if not changed:
+        return
+    any_change = " or ".join(differs(c) for c in changed)
+    select = ", ".join(
+        [f"h.{_q(k)} as {_q(k)}" for k in key]
+        + [f"b.{_q(c)} as {_q('base.' + c)}, h.{_q(c)} as {_q('head.' + c)}" for c in changed]
+    )
+    order = ", ".join(f"h.{_q(k)}" for k in key)
+    cursor = con.execute(
+        f"select {select} from {joined} where {matched} and ({any_change}) "
+        f"order by {order} limit {SAMPLE_ROWS}"
+    )
+    names = [d[0] for d in cursor.description]
+    result.sample = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
 def diff_warehouses(

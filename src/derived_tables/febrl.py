@@ -196,61 +196,24 @@ def run_anchor(benchmark: Benchmark, *, threads: int = 2) -> BenchmarkResult:
     records: the same comparisons, blocking rules and unsupervised training as the example,
     clustered at its threshold (:data:`ANCHOR_THRESHOLD`). Its u sampling is seeded (the
     example's is not), so that the anchor's figures repeat."""
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker
 
     started = time.perf_counter()
     con = duckdb.connect(":memory:", config={"threads": threads})
     try:
         systems = _systems(benchmark.truth)
-        tables = []
-        for system in systems:
-            part = benchmark.raw.filter(pa.compute.equal(benchmark.raw["system"], system))
-            tables.append(part.drop_columns(["system", "person_id"]))
         db_api = DuckDBAPI(con)
         inputs = [
-            db_api.register(table, dataset_display_name=system)
-            for system, table in zip(systems, tables, strict=True)
-        ]
-        blocking_rules = [
-            block_on("given_name", "surname"),
-            "l.given_name = r.surname and l.surname = r.given_name",
-            block_on("date_of_birth"),
-            block_on("soc_sec_id"),
-            block_on("state", "address_1"),
-            block_on("street_number", "address_1"),
-            block_on("postcode"),
-        ]
-        settings = SettingsCreator(
-            unique_id_column_name="rec_id",
-            link_type="link_only" if len(systems) > 1 else "dedupe_only",
-            blocking_rules_to_generate_predictions=blocking_rules,
-            comparisons=[
-                cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-                cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-                cl.DateOfBirthComparison(
-                    "date_of_birth",
-                    input_is_string=True,
-                    datetime_format="%Y%m%d",
-                    invalid_dates_as_null=True,
-                ),
-                cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
-                cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
-                cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(
-                    term_frequency_adjustments=True
-                ),
-            ],
-        )
-        linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings)
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("soc_sec_id"), block_on("given_name", "surname", "date_of_birth")],
-            recall=0.8,
-        )
-        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=linkage.TRAINING_SEED)
-        for column in ("date_of_birth", "postcode"):
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(column), estimate_without_term_frequencies=True
+            db_api.register(
+                benchmark.raw.filter(
+                    pa.compute.equal(benchmark.raw["system"], system)
+                ).drop_columns(["system", "person_id"]),
+                dataset_display_name=system,
             )
+            for system in systems
+        ]
+        linker = Linker(inputs if len(inputs) > 1 else inputs[0], _anchor_settings(systems))
+        _train_anchor(linker)
         predictions = linker.inference.predict(threshold_match_probability=0.2)
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             predictions, threshold_match_probability=ANCHOR_THRESHOLD
@@ -271,6 +234,59 @@ def run_anchor(benchmark: Benchmark, *, threads: int = 2) -> BenchmarkResult:
         time.perf_counter() - started,
         f"threshold {ANCHOR_THRESHOLD}",
     )
+
+
+def _anchor_settings(systems: list[str]) -> Any:
+    """The Splink settings of the FEBRL4 example's detailed model: its blocking rules and
+    comparisons (link only across systems, dedupe within one)."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
+        unique_id_column_name="rec_id",
+        link_type="link_only" if len(systems) > 1 else "dedupe_only",
+        blocking_rules_to_generate_predictions=[
+            block_on("given_name", "surname"),
+            "l.given_name = r.surname and l.surname = r.given_name",
+            block_on("date_of_birth"),
+            block_on("soc_sec_id"),
+            block_on("state", "address_1"),
+            block_on("street_number", "address_1"),
+            block_on("postcode"),
+        ],
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison(
+                "date_of_birth",
+                input_is_string=True,
+                datetime_format="%Y%m%d",
+                invalid_dates_as_null=True,
+            ),
+            cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
+            cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(
+                term_frequency_adjustments=True
+            ),
+        ],
+    )
+
+
+def _train_anchor(linker: Any) -> None:
+    """The example's unsupervised training: the prior from two deterministic rules, u by
+    (seeded) random sampling, m by expectation maximisation blocked on date of birth, then
+    on postcode."""
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("soc_sec_id"), block_on("given_name", "surname", "date_of_birth")],
+        recall=0.8,
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=linkage.TRAINING_SEED)
+    for column in ("date_of_birth", "postcode"):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(column), estimate_without_term_frequencies=True
+        )
 
 
 def _systems(truth: pa.Table) -> list[str]:

@@ -215,16 +215,7 @@ def run_floor(
         for name, value in settings.items():
             con.execute(f"set {name} = '{value}'")
         started = time.perf_counter()
-        con.execute(f"attach '{built_warehouse}' as __built (read_only)")
-        schemas = {n.schema for n in nodes} | {s for s, _ in seed_relations(manifest)}
-        for schema in sorted(schemas):
-            con.execute(f"create schema if not exists {_quote(schema)}")
-        for schema, alias in seed_relations(manifest):
-            con.execute(
-                f"create table {_quote(schema)}.{_quote(alias)} as "
-                f"select * from __built.{_quote(schema)}.{_quote(alias)}"
-            )
-        con.execute("detach __built")
+        _copy_seeds(con, manifest, nodes, built_warehouse)
         result.seed_seconds = round(time.perf_counter() - started, 3)
         for node in nodes:
             if node.materialized == "ephemeral":
@@ -233,23 +224,7 @@ def run_floor(
                 raise FloorError(f"{node.unique_id}: materialisation {node.materialized!r}")
             if on_node:
                 on_node(node)
-            started = time.perf_counter()
-            try:
-                if node.language == "python":
-                    _write_frame(con, node, run_python_model(con, node))
-                elif node.materialized == "view":
-                    con.execute(f"create view {node.relation} as\n{node.compiled_code}")
-                else:
-                    con.execute(f"create table {node.relation} as\n{node.compiled_code}")
-            except duckdb.Error as error:
-                raise FloorError(f"{node.unique_id} failed in the floor: {error}") from error
-            seconds = time.perf_counter() - started
-            rows = None
-            if node.materialized != "view":
-                rows = con.execute(f"select count(*) from {node.relation}").fetchall()[0][0]
-            result.models.append(
-                NodeTiming(node.unique_id, node.materialized, node.language, seconds, rows)
-            )
+            result.models.append(_run_node(con, node))
     finally:
         con.close()
     result.sql_seconds = round(sum(m.seconds for m in result.models if m.language == "sql"), 3)
@@ -260,6 +235,45 @@ def run_floor(
     for timing in result.models:
         timing.seconds = round(timing.seconds, 3)
     return result
+
+
+def _copy_seeds(
+    con: Any, manifest: Mapping[str, Any], nodes: list[ModelNode], built_warehouse: Path
+) -> None:
+    """Create the models' and seeds' schemas, and copy the seeds from the built warehouse
+    (the floor times the models only)."""
+    con.execute(f"attach '{built_warehouse}' as __built (read_only)")
+    schemas = {n.schema for n in nodes} | {s for s, _ in seed_relations(manifest)}
+    for schema in sorted(schemas):
+        con.execute(f"create schema if not exists {_quote(schema)}")
+    for schema, alias in seed_relations(manifest):
+        con.execute(
+            f"create table {_quote(schema)}.{_quote(alias)} as "
+            f"select * from __built.{_quote(schema)}.{_quote(alias)}"
+        )
+    con.execute("detach __built")
+
+
+def _run_node(con: Any, node: ModelNode) -> NodeTiming:
+    """Create one model's relation (a view, or a table from its SQL or Python); its time
+    and row count (None for a view)."""
+    import duckdb
+
+    started = time.perf_counter()
+    try:
+        if node.language == "python":
+            _write_frame(con, node, run_python_model(con, node))
+        elif node.materialized == "view":
+            con.execute(f"create view {node.relation} as\n{node.compiled_code}")
+        else:
+            con.execute(f"create table {node.relation} as\n{node.compiled_code}")
+    except duckdb.Error as error:
+        raise FloorError(f"{node.unique_id} failed in the floor: {error}") from error
+    seconds = time.perf_counter() - started
+    rows = None
+    if node.materialized != "view":
+        rows = con.execute(f"select count(*) from {node.relation}").fetchall()[0][0]
+    return NodeTiming(node.unique_id, node.materialized, node.language, seconds, rows)
 
 
 def profile_settings(environ: Mapping[str, str], work_dir: Path) -> dict[str, str]:

@@ -30,7 +30,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -789,6 +789,54 @@ def link_person_records(
     ).linked
 
 
+def _count_unique_records(con: duckdb.DuckDBPyConnection) -> int:
+    """The number of prepared person records; ValueError when a record_key repeats."""
+    n_records = con.sql("select count(*) from person_features").fetchall()[0][0]
+    n_keys = con.sql("select count(distinct record_key) from person_features").fetchall()[0][0]
+    if n_keys != n_records:
+        raise ValueError("record_key is not unique in the person records")
+    return int(n_records)
+
+
+def _score_and_cluster(
+    con: duckdb.DuckDBPyConnection,
+    model: LinkageModel | None,
+    *,
+    train: bool,
+    threshold: float,
+) -> LinkageModel:
+    """Score the prepared records' candidate pairs with ``model`` (or one fitted here) into
+    the table scored_pairs, and cluster them at ``threshold`` into clusters. Returns the
+    model used."""
+    from splink import DuckDBAPI
+
+    db_api = DuckDBAPI(con)
+    features = db_api.register("person_features", table_name="person_features_sdf")
+    if model is None:
+        model = fit_model(features, train=train)
+    linker = _linker(features, model)
+    predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    con.execute(
+        "create table scored_pairs as select record_key_l, record_key_r,"
+        f" match_probability from {predictions.physical_name}"
+    )
+    con.execute(
+        f"create table clusters as select record_key, cluster_id from {clusters.physical_name}"
+    )
+    return model
+
+
+def create_empty_pairs(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create ``table`` as a scored-pairs table without rows (nothing to score)."""
+    con.execute(
+        f"create table {table} as select null::varchar as record_key_l,"
+        " null::varchar as record_key_r, null::double as match_probability limit 0"
+    )
+
+
 def link(
     records: pa.Table,
     *,
@@ -803,41 +851,15 @@ def link(
     """:func:`link_person_records`, also returning the model and (``keep_pairs``) the scored
     pairs, for evaluation and reports. With ``model``, scores with it instead of fitting one
     (``train`` is then ignored)."""
-    from splink import DuckDBAPI
-
     started = time.perf_counter()
     con = _connection(threads, memory_limit, temp_directory)
     try:
         _prepare(con, records)
-        n_records = con.sql("select count(*) from person_features").fetchall()[0][0]
-        n_keys = con.sql("select count(distinct record_key) from person_features").fetchall()[0][0]
-        if n_keys != n_records:
-            raise ValueError("record_key is not unique in the person records")
-
-        if n_records >= 2:
-            db_api = DuckDBAPI(con)
-            features = db_api.register("person_features", table_name="person_features_sdf")
-            if model is None:
-                model = fit_model(features, train=train)
-            linker = _linker(features, model)
-            predictions = linker.inference.predict(threshold_match_probability=SCORE_FLOOR)
-            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-                predictions, threshold_match_probability=threshold
-            )
-            con.execute(
-                "create table scored_pairs as select record_key_l, record_key_r,"
-                f" match_probability from {predictions.physical_name}"
-            )
-            con.execute(
-                "create table clusters as select record_key, cluster_id"
-                f" from {clusters.physical_name}"
-            )
+        if _count_unique_records(con) >= 2:
+            model = _score_and_cluster(con, model, train=train, threshold=threshold)
         else:
             model = model or _fallback(0.0, "fewer than two records")
-            con.execute(
-                "create table scored_pairs as select null::varchar as record_key_l,"
-                " null::varchar as record_key_r, null::double as match_probability limit 0"
-            )
+            create_empty_pairs(con, "scored_pairs")
             con.execute(
                 "create table clusters as select record_key, record_key as cluster_id"
                 " from person_features"
@@ -1138,6 +1160,17 @@ def _read_records(warehouse: Path, relation: str) -> pa.Table:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "evaluate": _evaluate_command,
+        "train": _train_command,
+        "report": _report_command,
+        "febrl": _febrl_command,
+    }
+    return commands[args.command](args)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="derived linkage",
         description="Person linkage helpers: measure quality, re-estimate parameters.",
@@ -1191,35 +1224,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         "febrl",
         help="link the FEBRL4 and FEBRL3 benchmarks (and Splink's FEBRL4 example beside)",
     )
+    return parser
 
-    args = parser.parse_args(argv)
-    if args.command == "febrl":
-        from derived_tables import febrl
 
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        febrl.run_all(log=print)
-        return 0
-    if args.command == "report":
-        from derived_tables.linkage_report import write_report
+def _febrl_command(args: argparse.Namespace) -> int:
+    from derived_tables import febrl
 
-        paths = write_report(
-            _read_records(args.warehouse, args.relation), read_truth(args.truth), args.out
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    febrl.run_all(log=print)
+    return 0
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    from derived_tables.linkage_report import write_report
+
+    paths = write_report(
+        _read_records(args.warehouse, args.relation), read_truth(args.truth), args.out
+    )
+    for path in paths.values():
+        print(path)
+    return 0
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    if args.against:
+        quality = pairwise_quality(
+            read_linked(args.warehouse, args.relation),
+            read_linked(args.against, args.relation),
         )
-        for path in paths.values():
-            print(path)
-        return 0
-    if args.command == "evaluate":
-        if args.against:
-            quality = pairwise_quality(
-                read_linked(args.warehouse, args.relation),
-                read_linked(args.against, args.relation),
-            )
-        else:
-            quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
-        for name, value in quality.as_dict().items():
-            shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
-            print(f"{name:>17}  {shown}")
-        return 0
+    else:
+        quality = evaluate_warehouse(args.warehouse, args.truth, args.relation)
+    for name, value in quality.as_dict().items():
+        shown = f"{value:.4f}" if isinstance(value, float) else f"{value:,}"
+        print(f"{name:>17}  {shown}")
+    return 0
+
+
+def _train_command(args: argparse.Namespace) -> int:
     model = train_parameters(_read_records(args.warehouse, args.relation))
     print(f"{model.source} parameters ({model.reason})")
     print(f"probability_two_random_records_match {model.probability_two_random_records_match}")

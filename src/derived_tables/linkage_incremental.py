@@ -36,6 +36,7 @@ import logging
 import time
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from derived_tables import linkage
@@ -362,6 +363,76 @@ def _check_previous(previous: pa.Table) -> None:
         )
 
 
+def _load_previous(con: duckdb.DuckDBPyConnection, previous: pa.Table) -> None:
+    """The previous linked table as the table previous; ValueError when one of its records
+    is no longer among the person records (an incremental run cannot remove rows)."""
+    con.register("previous_in", previous.select(list(PREVIOUS_COLUMNS)))
+    con.execute("create table previous as select * from previous_in")
+    con.unregister("previous_in")
+    removed = con.sql(
+        "select record_key from previous where record_key not in"
+        " (select record_key from person_records) order by record_key"
+    ).fetchall()
+    if removed:
+        shown = ", ".join(key for (key,) in removed[:5])
+        raise ValueError(
+            f"{LINKED_MODEL}.record_key: {len(removed)} linked record(s) are no longer in"
+            f" {linkage.RECORDS_MODEL} (first: {shown}); an incremental run cannot"
+            " remove them: run with --full-refresh"
+        )
+
+
+def _score_rescored(con: duckdb.DuckDBPyConnection, model: linkage.LinkageModel) -> None:
+    """Score with ``model`` the pairs of the re-scored records among themselves and with
+    the kept records, into the table new_pairs (oriented as dedupe_only orients a pair:
+    the smaller record_key on the left)."""
+    from splink import DuckDBAPI
+
+    db_api = DuckDBAPI(con)
+    everyone = db_api.register("person_features", table_name="person_features_sdf")
+    rescored = db_api.register("features_rescored", table_name="rescored_sdf")
+    kept = db_api.register("features_kept", table_name="kept_sdf")
+    linker = linkage._linker(everyone, model)
+    for column in ("first_name", "last_name"):  # the term-frequency adjusted
+        linker.table_management.compute_tf_table(column)
+    floor = linkage.SCORE_FLOOR
+    inference = linker.inference
+    within = inference.predict_within(
+        rescored, threshold_match_probability=floor, warning_mode="never"
+    )
+    left_rescored = inference.predict_between(
+        rescored, kept, threshold_match_probability=floor, warning_mode="never"
+    )
+    right_rescored = inference.predict_between(
+        kept, rescored, threshold_match_probability=floor, warning_mode="never"
+    )
+    con.execute(
+        f"""
+        create table new_pairs as
+        select record_key_l, record_key_r, match_probability
+        from {within.physical_name}
+        union all
+        select record_key_l, record_key_r, match_probability
+        from {left_rescored.physical_name}
+        where record_key_l < record_key_r
+        union all
+        select record_key_l, record_key_r, match_probability
+        from {right_rescored.physical_name}
+        where record_key_l < record_key_r
+        """
+    )
+
+
+def _cluster(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
+    """The connected components of the links at ``threshold`` and the records linked
+    alone, as the table components."""
+    edges = con.execute(_EDGES_SQL, [threshold]).fetchall()
+    individual = [f"r:{key}" for (key,) in con.sql("select record_key from individual").fetchall()]
+    con.register("components_in", _components(edges, individual))
+    con.execute("create table components as select * from components_in")
+    con.unregister("components_in")
+
+
 def update_links(
     records: pa.Table,
     previous: pa.Table,
@@ -378,77 +449,20 @@ def update_links(
     Raises ValueError when a record linked before is no longer among ``records`` (an
     incremental run cannot remove rows: a full refresh is needed).
     """
-    from splink import DuckDBAPI
-
     _check_previous(previous)
     started = time.perf_counter()
     con = linkage._connection(threads, memory_limit, temp_directory)
     try:
         linkage._prepare(con, records)
-        con.register("previous_in", previous.select(list(PREVIOUS_COLUMNS)))
-        con.execute("create table previous as select * from previous_in")
-        con.unregister("previous_in")
-        removed = con.sql(
-            "select record_key from previous where record_key not in"
-            " (select record_key from person_records) order by record_key"
-        ).fetchall()
-        if removed:
-            shown = ", ".join(key for (key,) in removed[:5])
-            raise ValueError(
-                f"{LINKED_MODEL}.record_key: {len(removed)} linked record(s) are no longer in"
-                f" {linkage.RECORDS_MODEL} (first: {shown}); an incremental run cannot"
-                " remove them: run with --full-refresh"
-            )
+        _load_previous(con, previous)
         con.execute(_SELECT_SQL)
         n_changed = con.sql("select count(*) from changed").fetchall()[0][0]
         n_rescored = con.sql("select count(*) from rescored").fetchall()[0][0]
         if n_changed == 0:
-            con.execute(
-                "create table new_pairs as select null::varchar as record_key_l,"
-                " null::varchar as record_key_r, null::double as match_probability limit 0"
-            )
+            linkage.create_empty_pairs(con, "new_pairs")
         else:
-            db_api = DuckDBAPI(con)
-            everyone = db_api.register("person_features", table_name="person_features_sdf")
-            rescored = db_api.register("features_rescored", table_name="rescored_sdf")
-            kept = db_api.register("features_kept", table_name="kept_sdf")
-            linker = linkage._linker(everyone, model)
-            for column in ("first_name", "last_name"):  # the term-frequency adjusted
-                linker.table_management.compute_tf_table(column)
-            floor = linkage.SCORE_FLOOR
-            inference = linker.inference
-            within = inference.predict_within(
-                rescored, threshold_match_probability=floor, warning_mode="never"
-            )
-            # oriented as dedupe_only orients a pair: the smaller record_key on the left
-            left_rescored = inference.predict_between(
-                rescored, kept, threshold_match_probability=floor, warning_mode="never"
-            )
-            right_rescored = inference.predict_between(
-                kept, rescored, threshold_match_probability=floor, warning_mode="never"
-            )
-            con.execute(
-                f"""
-                create table new_pairs as
-                select record_key_l, record_key_r, match_probability
-                from {within.physical_name}
-                union all
-                select record_key_l, record_key_r, match_probability
-                from {left_rescored.physical_name}
-                where record_key_l < record_key_r
-                union all
-                select record_key_l, record_key_r, match_probability
-                from {right_rescored.physical_name}
-                where record_key_l < record_key_r
-                """
-            )
-        edges = con.execute(_EDGES_SQL, [threshold]).fetchall()
-        individual = [
-            f"r:{key}" for (key,) in con.sql("select record_key from individual").fetchall()
-        ]
-        con.register("components_in", _components(edges, individual))
-        con.execute("create table components as select * from components_in")
-        con.unregister("components_in")
+            _score_rescored(con, model)
+        _cluster(con, threshold)
         result = con.sql(_UPDATED_SQL).to_arrow_table()
     finally:
         con.close()

@@ -545,61 +545,90 @@ def export_public(build_file: Path, public_file: Path, relations: Sequence[Relat
     wanted = {(r.schema, r.name) for r in relations}
     with duckdb.connect(str(public_file)) as con:
         con.execute(f"attach {literal(str(build_file))} as build (read_only)")
-        tables = [
-            (schema, name, sql, comment)
-            for schema, name, sql, comment in con.execute(
-                "select schema_name, table_name, sql, comment from duckdb_tables()"
-                " where database_name = 'build'"
-            ).fetchall()
-            if (schema, name) in wanted
-        ]
-        views = [
-            (schema, name, sql, comment)
-            for schema, name, sql, comment in con.execute(
-                "select schema_name, view_name, sql, comment from duckdb_views()"
-                " where database_name = 'build' and not internal"
-            ).fetchall()
-            if (schema, name) in wanted
-        ]
-        columns = con.execute(
-            "select schema_name, table_name, column_name, comment from duckdb_columns()"
-            " where database_name = 'build' and comment is not null"
-        ).fetchall()
+        tables = _build_relations(con, "table", wanted)
+        views = _build_relations(con, "view", wanted)
         for schema in sorted({schema for schema, *_ in tables + views}):
             con.execute(f"create schema if not exists {quote(schema)}")
         for schema, name, sql, _ in tables:
             relation = Relation(schema, name)
             con.execute(sql)
             con.execute(f"insert into {relation.sql} select * from build.{relation.sql}")
-        pending = list(views)
-        while pending:  # a view may read another view: create them in dependency order
-            failed = []
-            for view in pending:
-                try:
-                    con.execute(view[2])
-                except duckdb.Error as error:
-                    failed.append((view, error))
-            if len(failed) == len(pending):
-                (schema, name, *_), error = failed[0]
-                raise click.ClickException(
-                    f"cannot publish the view {schema}.{name}: {error}. A published view may "
-                    "read only published relations: publish what it reads, or make it a table"
-                )
-            pending = [view for view, _ in failed]
-        for kind, found in (("table", tables), ("view", views)):
-            for schema, name, _, comment in found:
-                if comment:
-                    relation = Relation(schema, name)
-                    con.execute(f"comment on {kind} {relation.sql} is {literal(comment)}")
-        for schema, name, column, comment in columns:
-            if (schema, name) in wanted:
-                con.execute(
-                    f"comment on column {Relation(schema, name).sql}.{quote(column)}"
-                    f" is {literal(comment)}"
-                )
+        _create_views(con, views)
+        _copy_comments(con, tables, views, wanted)
         con.execute("detach build")
         con.execute("checkpoint")
     return len(tables) + len(views)
+
+
+#: A relation of the build file: schema, name, the SQL that creates it, its comment.
+_BuildRelation = tuple[str, str, str, str | None]
+
+
+def _build_relations(
+    con: duckdb.DuckDBPyConnection, kind: str, wanted: set[tuple[str, str]]
+) -> list[_BuildRelation]:
+    """The tables (`kind` "table") or views ("view") of the attached build file that are
+    `wanted`, with the SQL that creates each and its comment."""
+    if kind == "table":
+        query = (
+            "select schema_name, table_name, sql, comment from duckdb_tables()"
+            " where database_name = 'build'"
+        )
+    else:
+        query = (
+            "select schema_name, view_name, sql, comment from duckdb_views()"
+            " where database_name = 'build' and not internal"
+        )
+    return [
+        (schema, name, sql, comment)
+        for schema, name, sql, comment in con.execute(query).fetchall()
+        if (schema, name) in wanted
+    ]
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, views: list[_BuildRelation]) -> None:
+    """Create `views` in dependency order (a view may read another view); a view that reads
+    a relation not published fails, naming it."""
+    pending = list(views)
+    while pending:
+        failed = []
+        for view in pending:
+            try:
+                con.execute(view[2])
+            except duckdb.Error as error:
+                failed.append((view, error))
+        if len(failed) == len(pending):
+            (schema, name, *_), error = failed[0]
+            raise click.ClickException(
+                f"cannot publish the view {schema}.{name}: {error}. A published view may "
+                "read only published relations: publish what it reads, or make it a table"
+            )
+        pending = [view for view, _ in failed]
+
+
+def _copy_comments(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[_BuildRelation],
+    views: list[_BuildRelation],
+    wanted: set[tuple[str, str]],
+) -> None:
+    """Copy the comments (the persisted docs) of the published relations and their columns
+    from the attached build file."""
+    columns = con.execute(
+        "select schema_name, table_name, column_name, comment from duckdb_columns()"
+        " where database_name = 'build' and comment is not null"
+    ).fetchall()
+    for kind, found in (("table", tables), ("view", views)):
+        for schema, name, _, comment in found:
+            if comment:
+                relation = Relation(schema, name)
+                con.execute(f"comment on {kind} {relation.sql} is {literal(comment)}")
+    for schema, name, column, comment in columns:
+        if (schema, name) in wanted:
+            con.execute(
+                f"comment on column {Relation(schema, name).sql}.{quote(column)}"
+                f" is {literal(comment)}"
+            )
 
 
 def replace_keeping_previous(new: Path, current: Path, previous: Path) -> None:
@@ -897,7 +926,7 @@ def build(
             _say(f"removed a stale candidate left by an interrupted build: {stale}")
         candidate = paths.candidate
         fresh = full_refresh or not paths.private.exists()
-        try:
+        with _discarded_unless_published(paths):
             paths.candidate_dir.mkdir(mode=0o700)
             extra_env = pin_curated_snapshot(
                 project, paths.pinned_curated, as_of_date, as_of_origin
@@ -905,59 +934,85 @@ def build(
             prepare_candidate(paths, candidate, fresh)
             origin = "a new file" if fresh else f"a copy of the private build file {paths.private}"
             _say(f"candidate {candidate} ({origin})")
-            results_file = target_path(project) / "run_results.json"
-            for step, args in options.steps(docs):
-                _say(f"{step} ...")
-                step_started = time.time()
-                code = run_dbt(args, candidate, project, extra_env)
-                if step == FRESHNESS_STEP:
-                    if code != 0:
-                        _say("some sources are stale or unchecked: see the catalogue's trust pages")
-                    continue
-                if code != 0:
-                    results = read_run_results(results_file, step_started)
-                    raise AuditFailed(describe_failure(step, code, results))
-                results = read_run_results(results_file, step_started) or []
-                failed = [r for r in results if r.status in FAILED_STATUSES]
-                if failed:  # dbt said success but a node failed: do not trust it
-                    raise AuditFailed(describe_failure(step, code, results))
-                if step == BUILD_STEP and docs:  # the test results the catalogue shows
-                    shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
-            if docs:
-                write_catalogue(project, candidate)
-            checkpoint(candidate)
-            relations = published_relations(target_path(project) / "manifest.json")
-            if not relations:
-                raise AuditFailed(
-                    "audit failed: no model or seed is marked `meta: {published: true}`, so "
-                    "there is nothing to publish; nothing was published"
-                )
-            copied = export_public(candidate, paths.public_candidate, relations)
-            _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
-            publish(paths, candidate)
-        except Interrupted as error:
-            _say(f"{error}: discarding the candidate", err=True)
-            raise click.exceptions.Exit(128 + signal.SIGTERM) from None
-        except KeyboardInterrupt:
-            _say("interrupted: discarding the candidate; nothing was published", err=True)
-            raise click.exceptions.Exit(128 + signal.SIGINT) from None
-        except OSError as error:
-            raise CannotWrite(describe_os_error(error, paths)) from None
-        except duckdb.IOException as error:
-            raise CannotWrite(
-                f"cannot write the warehouse in {paths.folder}: {one_line(str(error))}; nothing "
-                "was published. Free space or fix permissions there, then build again"
-            ) from None
-        except BaseException:
-            _say("build failed: discarding the candidate", err=True)
-            raise
-        finally:
-            left = discard_candidate(paths)
-            if left:
-                _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
+            _audit(options, docs, candidate, extra_env)
+            relations = _publish_candidate(paths, candidate, project, docs)
         keep_legacy_previous(paths, relations)
     kept = f"; previous kept as {paths.previous}" if paths.previous.exists() else ""
     _say(f"published {paths.published} in {time.monotonic() - started:.0f}s{kept}")
+
+
+@contextlib.contextmanager
+def _discarded_unless_published(paths: WarehousePaths) -> Iterator[None]:
+    """Around a build's candidate: whatever happens, the candidate folder is removed after;
+    an interruption, a write error or any other failure is reported (with its exit code)
+    as leaving the published warehouse as it was."""
+    try:
+        yield
+    except Interrupted as error:
+        _say(f"{error}: discarding the candidate", err=True)
+        raise click.exceptions.Exit(128 + signal.SIGTERM) from None
+    except KeyboardInterrupt:
+        _say("interrupted: discarding the candidate; nothing was published", err=True)
+        raise click.exceptions.Exit(128 + signal.SIGINT) from None
+    except OSError as error:
+        raise CannotWrite(describe_os_error(error, paths)) from None
+    except duckdb.IOException as error:
+        raise CannotWrite(
+            f"cannot write the warehouse in {paths.folder}: {one_line(str(error))}; nothing "
+            "was published. Free space or fix permissions there, then build again"
+        ) from None
+    except BaseException:
+        _say("build failed: discarding the candidate", err=True)
+        raise
+    finally:
+        left = discard_candidate(paths)
+        if left:
+            _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
+
+
+def _audit(options: DbtOptions, docs: bool, candidate: Path, extra_env: dict[str, str]) -> None:
+    """Run the build's dbt steps on the candidate; raise AuditFailed at the first that fails
+    (a non-zero exit, or a failed node in its run results despite exit 0). A failed source
+    freshness check is only reported: it is shown on the catalogue's trust pages."""
+    project = options.project_dir
+    results_file = target_path(project) / "run_results.json"
+    for step, args in options.steps(docs):
+        _say(f"{step} ...")
+        step_started = time.time()
+        code = run_dbt(args, candidate, project, extra_env)
+        if step == FRESHNESS_STEP:
+            if code != 0:
+                _say("some sources are stale or unchecked: see the catalogue's trust pages")
+            continue
+        if code != 0:
+            results = read_run_results(results_file, step_started)
+            raise AuditFailed(describe_failure(step, code, results))
+        results = read_run_results(results_file, step_started) or []
+        failed = [r for r in results if r.status in FAILED_STATUSES]
+        if failed:  # dbt said success but a node failed: do not trust it
+            raise AuditFailed(describe_failure(step, code, results))
+        if step == BUILD_STEP and docs:  # the test results the catalogue shows
+            shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
+
+
+def _publish_candidate(
+    paths: WarehousePaths, candidate: Path, project: Path, docs: bool
+) -> list[Relation]:
+    """After a passed audit: write the catalogue (with docs), export the published relations
+    to the public candidate, then publish both candidates. Returns the published relations."""
+    if docs:
+        write_catalogue(project, candidate)
+    checkpoint(candidate)
+    relations = published_relations(target_path(project) / "manifest.json")
+    if not relations:
+        raise AuditFailed(
+            "audit failed: no model or seed is marked `meta: {published: true}`, so "
+            "there is nothing to publish; nothing was published"
+        )
+    copied = export_public(candidate, paths.public_candidate, relations)
+    _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
+    publish(paths, candidate)
+    return relations
 
 
 @click.command("rollback")

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -243,49 +243,10 @@ def run_setting(
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "warehouse" / ".tmp").mkdir(parents=True, exist_ok=True)
     env = run_environment(work_dir, project_dir)
-    derived = [sys.executable, "-m", "derived_tables.cli"]
-    as_of = setting.as_of.isoformat()
-    steps = [
-        (
-            "generate",
-            [
-                *derived, "generate",
-                "--scale", f"{setting.scale:g}", "--seed", str(setting.seed), "--as-of", as_of,
-                "--out", env["DERIVED_DATA_DIR"], "--truth-out", str(work_dir / "data" / "truth"),
-                "--project-dir", str(project_dir),
-            ],
-        ),
-        (
-            "build",
-            [
-                *derived, "build",
-                "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-                "--vars", json.dumps({"generic_tests_reference_now": as_of}),
-            ],
-        ),
-    ]  # fmt: skip
     result = RunResult(setting, work_dir=str(work_dir))
-    for name, argv in steps:
+    for name, argv in _setting_steps(setting, work_dir, project_dir, env):
         started = time.monotonic()
-        try:
-            completed = subprocess.run(
-                argv,
-                cwd=project_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=step_timeout,
-                check=False,
-            )
-            code, output = completed.returncode, completed.stdout
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout
-            code = -1
-            output = (out.decode(errors="replace") if isinstance(out, bytes) else out or "") + (
-                f"\n{name} timed out after {step_timeout:g} s"
-            )
+        code, output = _run_step(name, argv, project_dir, env, step_timeout)
         result.seconds[name] = round(time.monotonic() - started, 1)
         if name == "build":
             result.failures, result.warnings = read_failures(
@@ -305,6 +266,63 @@ def run_setting(
         return result
     result.ok = True
     return result
+
+
+def _setting_steps(
+    setting: Setting, work_dir: Path, project_dir: Path, env: Mapping[str, str]
+) -> list[tuple[str, list[str]]]:
+    """The main job's commands for one setting: generate, then build (and publish)."""
+    assert setting.as_of is not None
+    derived = [sys.executable, "-m", "derived_tables.cli"]
+    as_of = setting.as_of.isoformat()
+    return [
+        (
+            "generate",
+            [
+                *derived, "generate",
+                "--scale", f"{setting.scale:g}", "--seed", str(setting.seed), "--as-of", as_of,
+                "--out", env["DERIVED_DATA_DIR"], "--truth-out", str(work_dir / "data" / "truth"),
+                "--project-dir", str(project_dir),
+            ],
+        ),
+        (
+            "build",
+            [
+                *derived, "build",
+                "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+                "--vars", json.dumps({"generic_tests_reference_now": as_of}),
+            ],
+        ),
+    ]  # fmt: skip
+
+
+def _run_step(
+    name: str,
+    argv: list[str],
+    project_dir: Path,
+    env: Mapping[str, str],
+    step_timeout: float | None,
+) -> tuple[int, str]:
+    """Run one step: its exit code (-1 when it timed out) and its output (stderr merged)."""
+    try:
+        completed = subprocess.run(
+            argv,
+            cwd=project_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=step_timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout
+        output = (out.decode(errors="replace") if isinstance(out, bytes) else out or "") + (
+            f"\n{name} timed out after {step_timeout:g} s"
+        )
+        return -1, output
+    return completed.returncode, completed.stdout
 
 
 def render_table(results: Sequence[RunResult]) -> Table:

@@ -17,9 +17,11 @@
       earlier).
     - Establishments of the reference seed that NOMIS holds no version of get
       one version with unknown (null) attributes, so the dimension lists them.
+    - The pre-opening and reference-only versions' attributes are unknown
+      (unrecorded_establishment_attributes()).
     - version_number, valid_to and is_current are derived after all that
-      (version_validity(), as staging does). source_valid_from keeps the NOMIS time (null on versions NOMIS did not
-      record).
+      (version_validity(), as staging does). source_valid_from keeps the
+      NOMIS time (null on versions NOMIS did not record).
 -#}
 {%- set beginning_of_time = "cast('1900-01-01' as "
     ~ dbt.type_timestamp() ~ ")" -%}
@@ -128,13 +130,7 @@ pre_opening_versions as (
 
     select
         establishment_code,
-        cast(null as {{ dbt.type_int() }}) as operational_capacity,
-        cast(null as {{ dbt.type_int() }})
-            as certified_normal_accommodation,
-        cast(null as {{ dbt.type_string() }}) as security_category_code,
-        false as is_operational,
-        false as is_deleted,
-        cast(null as {{ dbt.type_timestamp() }}) as source_valid_from,
+        {{ unrecorded_establishment_attributes('false', 'false') }}
         {{ beginning_of_time }} as valid_from
     from first_versions
     where first_valid_from > {{ beginning_of_time }}
@@ -145,13 +141,10 @@ establishments_without_history as (
 
     select
         establishments.establishment_code,
-        cast(null as {{ dbt.type_int() }}) as operational_capacity,
-        cast(null as {{ dbt.type_int() }})
-            as certified_normal_accommodation,
-        cast(null as {{ dbt.type_string() }}) as security_category_code,
-        cast(null as {{ dbt.type_boolean() }}) as is_operational,
-        cast(null as {{ dbt.type_boolean() }}) as is_deleted,
-        cast(null as {{ dbt.type_timestamp() }}) as source_valid_from,
+        {{ unrecorded_establishment_attributes(
+            'cast(null as ' ~ dbt.type_boolean() ~ ')',
+            'cast(null as ' ~ dbt.type_boolean() ~ ')',
+        ) }}
         {{ beginning_of_time }} as valid_from
     from establishments
     where not exists (

@@ -15,7 +15,8 @@
     one of the establishment the movement concerns (the receiving one for an
     admission or a transfer, the releasing one for a release).
 
-    Incremental (delete+insert on movement_id). A run loads:
+    Incremental (delete+insert on movement_id; keyed_fact_rows_to_load()).
+    A run loads:
       (a) movements delivered by an extract newer than the high-water mark
           max(extracted_at) of the table (new and late movements), and
           movements not in the table yet;
@@ -144,41 +145,14 @@ movements_keyed as (
 
 ),
 
-{% if is_incremental() %}
-
-stored_movements as (
-
-    select * from {{ this }}
-
-),
-
-high_water_mark as (
-
-    select {{ high_water_mark('extracted_at') }} as max_extracted_at
-    from stored_movements
-
-),
-
-{% endif %}
-
-movements_to_load as (
-
-    select movements_keyed.*
-    from movements_keyed
-    {%- if is_incremental() %}
-    cross join high_water_mark
-    left join stored_movements
-        on movements_keyed.movement_id = stored_movements.movement_id
-    where
-        movements_keyed.extracted_at > high_water_mark.max_extracted_at
-        or stored_movements.movement_id is null
-        or {{ keys_differ('movements_keyed', 'stored_movements', [
-            'date_key', 'person_key', 'from_establishment_key',
-            'to_establishment_key', 'movement_reason_key', 'region_key',
-        ]) }}
-    {%- endif %}
-
-),
+{{ keyed_fact_rows_to_load(
+    'movements_keyed',
+    'movement_id',
+    [
+        'date_key', 'person_key', 'from_establishment_key',
+        'to_establishment_key', 'movement_reason_key', 'region_key',
+    ],
+) }}
 
 final as (
 
@@ -198,7 +172,7 @@ final as (
             as movement_type_code,
         movement_at,
         extracted_at
-    from movements_to_load
+    from rows_to_load
 
 )
 

@@ -90,18 +90,7 @@ snapshot_window as (
 
 -- every establishment that a movement or a booking has ever named: the set
 -- only grows, so a row once written is never orphaned
-snapshot_establishments as (
-
-    select to_establishment_code as establishment_code from movements
-    where to_establishment_code is not null
-    union
-    select from_establishment_code as establishment_code from movements
-    where from_establishment_code is not null
-    union
-    select establishment_code from booking_history
-    where establishment_code is not null
-
-),
+{{ prison_population_establishments() }}
 
 -- per establishment and day: the population change, receptions, transfers
 -- and releases

@@ -94,26 +94,8 @@ snapshot_window as (
 
 ),
 
-snapshot_months as (
-
-    select
-        dates.date_key,
-        dates.date_day as month_start_date,
-        case
-            when dates.month_end_date > snapshot_window.as_of_date
-                then snapshot_window.as_of_date
-            else dates.month_end_date
-        end as snapshot_date,
-        dates.month_end_date <= snapshot_window.as_of_date
-            as is_month_complete
-    from dates
-    cross join snapshot_window
-    where
-        dates.date_day = dates.month_start_date
-        and dates.date_day >= snapshot_window.first_snapshot_date
-        and dates.date_day <= snapshot_window.as_of_date
-
-),
+-- every month of the snapshot, with its snapshot date
+{{ probation_caseload_months() }}
 
 -- every PDU and order type an event version has named: the set only grows,
 -- so a row once written is never orphaned
