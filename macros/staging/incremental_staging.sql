@@ -188,7 +188,9 @@
     dbt's should_full_refresh (its incremental materialisation and
     is_incremental() call it), extended: true on --full-refresh or the
     model's `full_refresh` config as in dbt, and also when an incremental
-    staging model cannot be patched by key (staging_full_rebuild_reason),
+    staging model cannot be patched by key (staging_full_rebuild_reason) or
+    a model of the person chain cannot be patched
+    (person_chain_full_rebuild_reason, macros/people/person_chain.sql),
     logged with the reason. Every other node keeps dbt's behaviour.
 #}
 {% macro should_full_refresh() %}
@@ -208,7 +210,8 @@
     {%- if model is mapping and cache_key in model -%}
         {%- set reason = model[cache_key] -%}
     {%- else -%}
-        {%- set reason = staging_full_rebuild_reason() -%}
+        {%- set reason = staging_full_rebuild_reason()
+            or person_chain_full_rebuild_reason() -%}
         {%- if model is mapping -%}
             {%- do model.update({cache_key: reason}) -%}
         {%- endif -%}

@@ -5,7 +5,19 @@
     ending at it with the same postcode (PDU). int_person_versions takes a
     person's home area from the record whose address changed most recently,
     and the PDU from the probation record whose PDU changed last.
+    Incremental (macros/people/person_chain.sql): a daily run recomputes every
+    version of the records whose staged history has a row delivered after the
+    latest `extraction_date` this table holds for their system.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['system', 'record_id'],
+        on_schema_change='fail',
+        meta={'person_chain': 'records'},
+    )
+}}
 {%- set dated_columns = [
     ('postcode', 'address_since'),
     ('pdu_code', 'pdu_since'),
@@ -41,8 +53,12 @@ record_versions as (
         cast(null as {{ dbt.type_string() }}) as pdu_code,
         is_deleted,
         valid_from,
-        valid_to
+        valid_to,
+        extraction_date
     from defendant_history
+    where {{ person_records_touched(
+        'defendant_history', 'defendant_id', 'common_platform'
+    ) }}
     union all
     select
         'nomis' as system,  -- noqa: RF04
@@ -52,8 +68,12 @@ record_versions as (
         cast(null as {{ dbt.type_string() }}) as pdu_code,
         is_deleted,
         valid_from,
-        valid_to
+        valid_to,
+        extraction_date
     from prison_offender_history
+    where {{ person_records_touched(
+        'prison_offender_history', 'prison_number', 'nomis'
+    ) }}
     union all
     select
         'delius' as system,  -- noqa: RF04
@@ -63,8 +83,12 @@ record_versions as (
         pdu_code,
         is_deleted,
         valid_from,
-        valid_to
+        valid_to,
+        extraction_date
     from probation_offender_history
+    where {{ person_records_touched(
+        'probation_offender_history', 'crn', 'delius'
+    ) }}
 
 ),
 
@@ -123,7 +147,8 @@ final as (
         valid_from,
         valid_to,
         address_since,
-        pdu_since
+        pdu_since,
+        extraction_date
     from record_versions_dated
 
 )

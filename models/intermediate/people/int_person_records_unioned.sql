@@ -4,7 +4,20 @@
     vary between systems for the same name (spaces, hyphens, apostrophes, full
     stops) are removed from the normalised names. The column is named `system`
     as in the truth file and the lookup facts join (hence the noqa: RF04).
+    Incremental (macros/people/person_chain.sql): a daily run recomputes the
+    records whose staged history has a row delivered after the latest
+    `extraction_date` this table holds for their system.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='record_key',
+        on_schema_change='fail',
+        meta={'person_chain': 'records'},
+        pre_hook="{{ record_person_records_watermark() }}",
+    )
+}}
 {#- each system's current versions, their history, and its record id -#}
 {%- set record_sources = [
     {'name': 'court', 'system': 'common_platform', 'current': 'defendants',
@@ -68,10 +81,16 @@ probation_offender_history as (
             {{ source.id }},
             valid_from as record_first_seen_at,
             postcode as first_postcode,
+            max(extraction_date) over (
+                partition by {{ source.id }}
+            ) as extraction_date,
             row_number() over (
                 partition by {{ source.id }} order by valid_from
             ) as version_number
         from {{ source.history }}
+        where {{ person_records_touched(
+            source.history, source.id, source.system
+        ) }}
 
     ),
 
@@ -90,6 +109,7 @@ probation_offender_history as (
             current_versions.is_date_of_birth_invalid,
             current_versions.date_of_birth,
             first_versions.first_postcode,
+            first_versions.extraction_date,
             first_versions.record_first_seen_at,
             current_versions.valid_from as record_updated_at
         from {{ source.current }} as current_versions
@@ -152,6 +172,7 @@ normalised as (
         case
             when not is_date_of_birth_invalid then date_of_birth
         end as date_of_birth,
+        extraction_date,
 
         -- timestamps
         record_first_seen_at,

@@ -7,7 +7,20 @@
       record counts       live records per system
     int_person_versions keeps the change points where the state differs from
     the one before, as the person's SCD2 versions.
+    Incremental (macros/people/person_chain.sql): a daily run recomputes
+    every state of the persons whose records or links changed.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        meta={'person_chain': 'persons'},
+        pre_hook="{{ delete_vanished_persons() }}",
+    )
+}}
+
 with
 
 linked_records as (
@@ -22,6 +35,10 @@ record_versions_dated as (
 
 ),
 
+{{ persons_touched_ctes(
+    ref('int_person_records_linked'), ref('int_person_records_unioned')
+) }}
+
 person_record_versions as (
 
     select
@@ -32,6 +49,7 @@ person_record_versions as (
         on
             record_versions_dated.system = linked_records.system
             and record_versions_dated.record_id = linked_records.record_id
+    where {{ person_is_touched('linked_records.person_id') }}
 
 ),
 

@@ -6,14 +6,26 @@
     starts at 1900-01-01, so that events dated before the person's first record
     still find a version (holding the earliest known state). Gender and year of
     birth are type 1 (the current consensus of the person's records).
+    Incremental: the versions of the persons whose records or links changed
+    are recomputed (macros/people/person_chain.sql).
 -#}
-{%- set state_columns = [
-    'home_postcode_area',
-    'probation_pdu_code',
-    'court_record_count',
-    'prison_record_count',
-    'probation_record_count',
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        meta={'person_chain': 'persons'},
+        pre_hook="{{ delete_vanished_persons() }}",
+    )
+}}
+{%- set state_columns = ['home_postcode_area', 'probation_pdu_code'] + [
+    'court_record_count', 'prison_record_count', 'probation_record_count',
 ] -%}
+{%- set type_1_columns = {
+    'gender_code': "gender_code in ('M', 'F')",
+    'year_of_birth': 'year_of_birth is not null',
+} -%}
 
 with
 
@@ -35,23 +47,28 @@ states as (
 
 ),
 
-states_lagged as (
+{{ persons_touched_ctes('linked_records', 'person_records') }}
+
+-- a state opens a version when it is the first or any attribute differs
+-- from the one before
+states_flagged as (
 
     select
         *,
-        {%- for column in state_columns %}
-            lag({{ column }}) over (
+        (
+            row_number() over (
                 partition by person_id order by changed_at
-            ) as previous_{{ column }},
-        {%- endfor %}
-        row_number() over (
-            partition by person_id order by changed_at
-        ) as state_number
+            ) = 1
+            {%- for column in state_columns %}
+                or {{ column }} is distinct from lag({{ column }})
+                    over (partition by person_id order by changed_at)
+            {%- endfor %}
+        ) as opens_version
     from states
+    where {{ person_is_touched('person_id') }}
 
 ),
 
--- a state opens a version when it is the first or any attribute differs
 state_versions as (
 
     select
@@ -62,13 +79,8 @@ state_versions as (
         row_number() over (
             partition by person_id order by changed_at
         ) as version_number
-    from states_lagged
-    where
-        state_number = 1
-        {%- for column in state_columns %}
-            or previous_{{ column }} != {{ column }}
-            or (previous_{{ column }} is null) != ({{ column }} is null)
-        {%- endfor %}
+    from states_flagged
+    where opens_version
 
 ),
 
@@ -87,60 +99,38 @@ person_records_linked as (
         on
             linked_records.system = person_records.system
             and linked_records.record_id = person_records.record_id
+    where {{ person_is_touched('linked_records.person_id') }}
 
 ),
 
-gender_votes as (
+{% for column, voted in type_1_columns.items() %}
+    -- type 1: the most frequent value, then the latest record's, the least
+    {{ column }}_votes as (
 
-    select
-        person_id,
-        gender_code,
-        count(*) as votes,
-        max(record_updated_at) as last_recorded_at
-    from person_records_linked
-    where gender_code in ('M', 'F')
-    group by person_id, gender_code
+        select
+            person_id,
+            {{ column }},
+            count(*) as votes,
+            max(record_updated_at) as last_recorded_at
+        from person_records_linked
+        where {{ voted }}
+        group by person_id, {{ column }}
 
-),
+    ),
 
-genders_ranked as (
+    {{ column }}_ranked as (
 
-    select
-        person_id,
-        gender_code,
-        row_number() over (
-            partition by person_id
-            order by votes desc, last_recorded_at desc, gender_code asc
-        ) as gender_rank
-    from gender_votes
+        select
+            person_id,
+            {{ column }},
+            row_number() over (
+                partition by person_id
+                order by votes desc, last_recorded_at desc, {{ column }} asc
+            ) as vote_rank
+        from {{ column }}_votes
 
-),
-
-birth_year_votes as (
-
-    select
-        person_id,
-        year_of_birth,
-        count(*) as votes,
-        max(record_updated_at) as last_recorded_at
-    from person_records_linked
-    where year_of_birth is not null
-    group by person_id, year_of_birth
-
-),
-
-birth_years_ranked as (
-
-    select
-        person_id,
-        year_of_birth,
-        row_number() over (
-            partition by person_id
-            order by votes desc, last_recorded_at desc, year_of_birth asc
-        ) as birth_year_rank
-    from birth_year_votes
-
-),
+    ),
+{% endfor %}
 
 person_summaries as (
 
@@ -162,12 +152,12 @@ final as (
         state_versions.person_id,
 
         -- strings
-        coalesce(genders_ranked.gender_code, 'U') as gender_code,
+        coalesce(gender_code_ranked.gender_code, 'U') as gender_code,
         state_versions.home_postcode_area,
         state_versions.probation_pdu_code,
 
         -- numerics
-        birth_years_ranked.year_of_birth,
+        year_of_birth_ranked.year_of_birth,
         state_versions.court_record_count,
         state_versions.prison_record_count,
         state_versions.probation_record_count,
@@ -195,14 +185,14 @@ final as (
     from state_versions
     inner join person_summaries
         on state_versions.person_id = person_summaries.person_id
-    left join genders_ranked
+    left join gender_code_ranked
         on
-            state_versions.person_id = genders_ranked.person_id
-            and genders_ranked.gender_rank = 1
-    left join birth_years_ranked
+            state_versions.person_id = gender_code_ranked.person_id
+            and gender_code_ranked.vote_rank = 1
+    left join year_of_birth_ranked
         on
-            state_versions.person_id = birth_years_ranked.person_id
-            and birth_years_ranked.birth_year_rank = 1
+            state_versions.person_id = year_of_birth_ranked.person_id
+            and year_of_birth_ranked.vote_rank = 1
 
 )
 

@@ -1,3 +1,20 @@
+{#-
+    Incremental (macros/people/person_chain.sql): a daily run recomputes
+    every version of the persons whose records or links changed (and the
+    default members); the versions of a person merged into another are
+    deleted.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        meta={'person_chain': 'persons'},
+        pre_hook="{{ delete_vanished_persons(pseudonymised=true) }}",
+    )
+}}
+
 with
 
 person_versions as (
@@ -5,6 +22,10 @@ person_versions as (
     select * from {{ ref('int_person_versions') }}
 
 ),
+
+{{ persons_touched_ctes(
+    ref('int_person_records_linked'), ref('int_person_records_unioned')
+) }}
 
 postcode_areas as (
 
@@ -45,6 +66,7 @@ pseudonymised as (
         valid_to,
         is_current
     from person_versions
+    where {{ person_is_touched('person_id') }}
 
 ),
 
