@@ -194,3 +194,72 @@ rows_to_load as (
 
 ),
 {%- endmacro %}
+
+{#
+    The rows an incremental accumulating snapshot (one row per case, application or
+    order; `delete+insert` on that grain's key) loads. A full refresh loads every row; an
+    incremental run loads the rows of the keys:
+      (a) not in the stored table yet;
+      (b) whose stored row has a key among `default_keyed_columns` at the not-yet-arrived
+          member '-2', so a dimension row that arrived since is picked up;
+      (c) whose value of one of `compared_columns` now is distinct from the stored one.
+    `compared_columns` must hold every input of a row except the date keys: the columns
+    copied from the intermediate row (status, counts, flags, durations and the milestone
+    dates themselves) and the keys of the other dimensions, resolved for every row in
+    `rows` (cheap joins, a person's SCD2 version included). A date key is a function of
+    its date, of flags that say whether the milestone applies (both compared) and of
+    dim_date (static but for '-2', see (b)); so the costly date-key joins run on the
+    loaded rows only, and every row not loaded equals what a full refresh gives. A key
+    that leaves the intermediate cannot be deleted by `delete+insert`: the model then
+    rebuilds in full (`meta: {grain_source: ...}`, see grain_source_full_rebuild_reason).
+
+    Inputs: `rows`, a CTE of the calling model with `unique_key` and every column of
+    `compared_columns`. CTEs emitted, each ending with a comma: stored_<rows>
+    (incremental only) and <rows>_to_load (every column of `rows`).
+
+    Example (fct_lpa_applications):
+        {{ accumulating_snapshot_rows_to_load(
+            rows='applications_resolved',
+            unique_key='lpa_id',
+            compared_columns=['donor_key', 'region_key', 'status_code', ...],
+            default_keyed_columns=['received_date_key', 'donor_key', ...],
+        ) }}
+#}
+{% macro accumulating_snapshot_rows_to_load(
+    rows,
+    unique_key,
+    compared_columns,
+    default_keyed_columns
+) -%}
+{%- set stored = 'stored_' ~ rows -%}
+{% if is_incremental() %}
+
+{{ stored }} as (
+
+    select * from {{ this }}
+
+),
+
+{% endif %}
+
+{{ rows }}_to_load as (
+
+    select {{ rows }}.*
+    from {{ rows }}
+    {%- if is_incremental() %}
+    left join {{ stored }}
+        on {{ rows }}.{{ unique_key }} = {{ stored }}.{{ unique_key }}
+    where
+        {{ stored }}.{{ unique_key }} is null
+        or {{ default_member_key('not_yet_arrived') }} in (
+            {%- for column in default_keyed_columns %}
+            {{ stored }}.{{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        )
+        {%- for column in compared_columns %}
+        or {{ rows }}.{{ column }} is distinct from {{ stored }}.{{ column }}
+        {%- endfor %}
+    {%- endif %}
+
+),
+{%- endmacro %}

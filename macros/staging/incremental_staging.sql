@@ -185,13 +185,47 @@
 {%- endmacro %}
 
 {#
+    Why an incremental model with `meta: {grain_source: <model>}` (an
+    accumulating snapshot, one row per key of that model) must be rebuilt in
+    full on this run, or an empty string: its stored table holds keys that are
+    no longer in the grain source (a case, application or order withdrawn
+    with its partition), which `delete+insert` cannot remove. Empty for every
+    other model.
+#}
+{% macro grain_source_full_rebuild_reason() -%}
+    {%- set grain_source = (config.get('meta') or {}).get('grain_source') -%}
+    {%- if not grain_source or load_relation(this) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set key = config.get('unique_key') -%}
+    {%- set probe -%}
+        select count(*)
+        from {{ this }} as stored
+        where not exists (
+            select 1
+            from {{ ref(grain_source) }} as upstream
+            where upstream.{{ key }} = stored.{{ key }}
+        )
+    {%- endset -%}
+    {%- set gone = run_query(probe).rows[0][0] -%}
+    {%- if gone > 0 -%}
+        {{ return(
+            gone ~ ' stored row(s) whose ' ~ key ~ ' is no longer in '
+            ~ grain_source ~ ' (delete+insert cannot remove them)') }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#
     dbt's should_full_refresh (its incremental materialisation and
     is_incremental() call it), extended: true on --full-refresh or the
     model's `full_refresh` config as in dbt, and also when an incremental
-    staging model cannot be patched by key (staging_full_rebuild_reason) or
-    a model of the person chain cannot be patched
-    (person_chain_full_rebuild_reason, macros/people/person_chain.sql),
-    logged with the reason. Every other node keeps dbt's behaviour.
+    staging model cannot be patched by key (staging_full_rebuild_reason), a
+    model of the person chain cannot be patched
+    (person_chain_full_rebuild_reason, macros/people/person_chain.sql), or an
+    accumulating snapshot holds keys that left its grain source
+    (grain_source_full_rebuild_reason), logged with the reason. Every other
+    node keeps dbt's behaviour.
 #}
 {% macro should_full_refresh() %}
     {%- set configured = config.get('full_refresh') -%}
@@ -211,7 +245,8 @@
         {%- set reason = model[cache_key] -%}
     {%- else -%}
         {%- set reason = staging_full_rebuild_reason()
-            or person_chain_full_rebuild_reason() -%}
+            or person_chain_full_rebuild_reason()
+            or grain_source_full_rebuild_reason() -%}
         {%- if model is mapping -%}
             {%- do model.update({cache_key: reason}) -%}
         {%- endif -%}

@@ -52,6 +52,9 @@ EXPECTED_INCREMENTAL = (
     "fct_prison_movements",
     "fct_prison_population_daily",
     "fct_probation_caseload_monthly",
+    # accumulating snapshots reloaded by case / application (issue 9)
+    "fct_case_timeliness",
+    "fct_lpa_applications",
 )
 #: Differing rows shown per model and direction.
 SHOWN_ROWS = 10

@@ -92,3 +92,77 @@ def test_incremental_run_tests_only_the_touched_keys(
     assert everything["status"] == "fail", everything
     assert everything["failures"] == 2, everything  # the new code and the old one
     assert "extraction_date > cast(" not in str(everything.get("compiled_code")), everything
+
+
+FACT = "fct_court_hearings"
+FACT_TEST_PREFIX = "not_null_fct_court_hearings_is_effective"
+
+
+def _fact_not_null(run: DbtRun) -> dict[str, object]:
+    """The run's result of the fact's not_null test on is_effective."""
+    assert run.run_results is not None, run.result.describe()
+    found = [
+        row
+        for row in run.run_results["results"]
+        if row["unique_id"].split(".")[2] == FACT_TEST_PREFIX
+    ]
+    assert len(found) == 1, (sorted(r["unique_id"] for r in run.run_results["results"]), run)
+    return found[0]
+
+
+@pytest.mark.slow
+def test_incremental_fact_tests_only_the_rows_it_wrote(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """The same for an incremental fact, whose touched rows are the keys its run wrote.
+
+    An OLD bad row: a stored `fct_court_hearings` row whose `is_effective` is nulled in place
+    (an earlier build let it through; nothing reloads it). A NEW bad row: a hearing delivered
+    again the next day with a null `hearing_status_code`, which the fact loads with a null
+    `is_effective`. The fact's incremental `dbt build` records the keys it wrote
+    (`_touched_keys`) and its error-severity `not_null` test fails on the new row only; a
+    plain `dbt test` finds both.
+    """
+    work = tiny_project.copy_to(tmp_path / "work")
+    hearings = work.data_dir / "common_platform" / "hearings"
+    latest = max(hearings.glob("extraction_date=*"))
+    next_day = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
+    work = replace(work, env={**work.env, "DERIVED_AS_OF": next_day.isoformat()})
+
+    with duckdb.connect(str(work.warehouse)) as con:
+        (redelivered,), (old_bad,) = con.execute(
+            f"select hearing_id from courts.{FACT} where is_effective is not null"
+            " order by hearing_id limit 2"
+        ).fetchall()
+        con.execute(f"update courts.{FACT} set is_effective = null where hearing_id = ?", [old_bad])
+    new_partition = hearings / f"extraction_date={next_day}"
+    new_partition.mkdir()
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select * replace (cast(null as varchar) as hearing_status_code,"
+            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
+            f" from read_parquet('{hearings}/extraction_date=*/*.parquet',"
+            " hive_partitioning = false)"
+            f" where hearing_id = '{redelivered}'"
+            " order by _extracted_at desc limit 1)"
+            f" to '{new_partition / 'part-0.parquet'}' (format parquet)"
+        )
+
+    now = ("--vars", generic_tests_vars(next_day.isoformat()))
+    upstream = work.dbt(
+        "run", "--select", f"+{FACT}", "--exclude", FACT, "resource_type:unit_test", *now
+    )
+    assert upstream.result.ok, upstream.result.describe()
+    selection = ("--select", FACT, "--exclude", "resource_type:unit_test")
+    built = work.dbt("build", *selection, *now)
+    assert not built.result.ok, built.result.describe()
+    restricted = _fact_not_null(built)
+    assert restricted["status"] == "fail", restricted
+    assert restricted["failures"] == 1, restricted  # the new row only
+    assert "_touched_keys" in str(restricted.get("compiled_code")), restricted
+
+    tested = work.dbt("test", *selection, *now)
+    everything = _fact_not_null(tested)
+    assert everything["status"] == "fail", everything
+    assert everything["failures"] == 2, everything  # the new row and the old one
+    assert "_touched_keys" not in str(everything.get("compiled_code")), everything

@@ -1,8 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='case_id',
+        on_schema_change='fail',
+        meta={'grain_source': 'int_case_milestones_aggregated'},
+    )
+}}
+
 {#-
     Accumulating snapshot, one row per case: its milestones (offence, charge,
-    first hearing, completion) with the days between them. Rebuilt in full on
-    every run (a table): a case's row changes as the case moves on, and
-    cases are few next to hearings.
+    first hearing, completion) with the days between them.
+
+    Incremental (delete+insert on case_id): a run reloads the cases that are
+    new, that have a '-2' key, or whose row would differ now (status, counts,
+    durations, milestone dates and flags, person, offence, court or region:
+    accumulating_snapshot_rows_to_load); the date keys are resolved for those
+    only. Rebuilt in full when a case left int_case_milestones_aggregated
+    (grain_source_full_rebuild_reason).
 
     Milestone date keys:
       - a milestone that has happened: the dim_date key of its date;
@@ -51,6 +66,57 @@ courts as (
 
 ),
 
+-- the keys of the other dimensions, resolved for every case (the person in
+-- the version valid on the charge date, the current version when the charge
+-- date is unknown), so that a changed one reloads the row
+cases_resolved as (
+
+    select
+        cases.*,
+        {{ dimension_key('persons.person_key', 'cases.defendant_id') }}
+            as person_key,
+        {{ dimension_key(
+            'offences.offence_key', 'cases.principal_offence_code'
+        ) }} as offence_key,
+        {{ dimension_key('courts.court_key', 'cases.court_code') }}
+            as court_key,
+        {{ dimension_key('courts.region_key', 'cases.court_code') }}
+            as region_key
+    from cases
+    left join persons
+        on
+            cases.pseudonymised_person_id = persons.person_id
+            and {{ scd2_valid_at('persons', 'cases.charge_date') }}
+    left join offences
+        on cases.principal_offence_code = offences.offence_code
+    left join courts
+        on cases.court_code = courts.court_code
+
+),
+
+-- cases_resolved_to_load: the cases this run loads (all of them on a full
+-- refresh)
+{{ accumulating_snapshot_rows_to_load(
+    rows='cases_resolved',
+    unique_key='case_id',
+    compared_columns=[
+        'person_key', 'offence_key', 'court_key', 'region_key',
+        'case_status_code', 'principal_offence_sequence', 'number_of_offences',
+        'number_of_hearings', 'number_of_effective_hearings',
+        'number_of_adjourned_hearings', 'number_of_vacated_hearings',
+        'days_offence_to_charge', 'days_charge_to_first_hearing',
+        'days_first_hearing_to_completion', 'days_offence_to_completion',
+        'days_charge_to_completion', 'is_completed', 'is_discontinued',
+        'is_case_deleted', 'offence_date', 'charge_date', 'first_hearing_date',
+        'completion_date',
+    ],
+    default_keyed_columns=[
+        'offence_date_key', 'charge_date_key', 'first_hearing_date_key',
+        'completion_date_key', 'person_key', 'offence_key', 'court_key',
+        'region_key',
+    ],
+) }}
+
 cases_keyed as (
 
     select
@@ -72,15 +138,10 @@ cases_keyed as (
             'cases.completion_date',
             applies='cases.completion_date is not null or cases.is_completed',
         ) }} as completion_date_key,
-        {{ dimension_key('persons.person_key', 'cases.defendant_id') }}
-            as person_key,
-        {{ dimension_key(
-            'offences.offence_key', 'cases.principal_offence_code'
-        ) }} as offence_key,
-        {{ dimension_key('courts.court_key', 'cases.court_code') }}
-            as court_key,
-        {{ dimension_key('courts.region_key', 'cases.court_code') }}
-            as region_key,
+        cases.person_key,
+        cases.offence_key,
+        cases.court_key,
+        cases.region_key,
         cases.case_status_code,
         cases.principal_offence_sequence,
         cases.number_of_offences,
@@ -100,7 +161,7 @@ cases_keyed as (
         cases.charge_date,
         cases.first_hearing_date,
         cases.completion_date
-    from cases
+    from cases_resolved_to_load as cases
     left join dates as offence_dates
         on cases.offence_date = offence_dates.date_day
     left join dates as charge_dates
@@ -109,16 +170,6 @@ cases_keyed as (
         on cases.first_hearing_date = first_hearing_dates.date_day
     left join dates as completion_dates
         on cases.completion_date = completion_dates.date_day
-    -- the defendant's person in the version valid on the charge date (the
-    -- current version when the charge date is unknown)
-    left join persons
-        on
-            cases.pseudonymised_person_id = persons.person_id
-            and {{ scd2_valid_at('persons', 'cases.charge_date') }}
-    left join offences
-        on cases.principal_offence_code = offences.offence_code
-    left join courts
-        on cases.court_code = courts.court_code
 
 ),
 

@@ -1,8 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='lpa_id',
+        on_schema_change='fail',
+        meta={'grain_source': 'int_lpa_applications_enriched'},
+    )
+}}
+
 {#-
     Accumulating snapshot, one row per lasting power of attorney application,
-    from receipt to its outcome (registered, rejected or withdrawn). Rebuilt
-    in full on every run (a table): an application's row changes as it moves
-    on.
+    from receipt to its outcome (registered, rejected or withdrawn).
+
+    Incremental (delete+insert on lpa_id): a run reloads the applications
+    that are new, that have a '-2' key, or whose row would differ now (its
+    status, dates, counts, donor, region or type and channel:
+    accumulating_snapshot_rows_to_load); the date keys are resolved for
+    those only. Rebuilt in full when an application left
+    int_lpa_applications_enriched (grain_source_full_rebuild_reason).
 
     Milestone date keys: the dim_date key of the milestone's date when it has
     happened; '-3' (not applicable) for an outcome the application has not
@@ -48,6 +63,59 @@ lpa_attributes as (
 
 ),
 
+-- the keys of the other dimensions, resolved for every application (cheap
+-- joins) so that a changed one reloads the row
+applications_resolved as (
+
+    select
+        applications.*,
+        {{ dimension_key(
+            'donors.donor_key', 'applications.donor_id'
+        ) }} as donor_key,
+        -- the donor's region from the postcode on this application
+        {{ dimension_key(
+            'postcode_areas.region_key', 'applications.donor_postcode_area'
+        ) }} as region_key,
+        -- missing type or channel: '-1'; a combination not in the junk
+        -- dimension (an unknown code): '-2'
+        {{ dimension_key(
+            'lpa_attributes.lpa_attributes_key',
+            'case when applications.channel_code is not null'
+            ~ ' then applications.lpa_type_code end',
+        ) }} as lpa_attributes_key
+    from applications
+    left join donors
+        on applications.pseudonymised_donor_id = donors.donor_id
+    left join postcode_areas
+        on applications.donor_postcode_area = postcode_areas.postcode_area
+    left join lpa_attributes
+        on
+            applications.lpa_type_code = lpa_attributes.lpa_type_code
+            and applications.channel_code = lpa_attributes.channel_code
+
+),
+
+-- applications_resolved_to_load: the applications this run loads (all of
+-- them on a full refresh)
+{{ accumulating_snapshot_rows_to_load(
+    rows='applications_resolved',
+    unique_key='lpa_id',
+    compared_columns=[
+        'donor_key', 'region_key', 'lpa_attributes_key', 'status_code',
+        'donor_age_at_receipt', 'number_of_attorneys',
+        'number_of_primary_attorneys', 'number_of_replacement_attorneys',
+        'days_received_to_registered', 'days_received_to_outcome',
+        'is_registered', 'is_rejected', 'is_withdrawn', 'is_pending',
+        'is_deleted', 'received_date', 'registered_date', 'rejected_date',
+        'withdrawn_date', 'outcome_date',
+    ],
+    default_keyed_columns=[
+        'received_date_key', 'registered_date_key', 'rejected_date_key',
+        'withdrawn_date_key', 'outcome_date_key', 'donor_key', 'region_key',
+        'lpa_attributes_key',
+    ],
+) }}
+
 applications_keyed as (
 
     select
@@ -78,19 +146,9 @@ applications_keyed as (
             'applications.outcome_date',
             applies='not applications.is_pending',
         ) }} as outcome_date_key,
-        {{ dimension_key('donors.donor_key', 'applications.donor_id') }}
-            as donor_key,
-        -- the donor's region from the postcode on this application
-        {{ dimension_key(
-            'postcode_areas.region_key', 'applications.donor_postcode_area'
-        ) }} as region_key,
-        -- missing type or channel: '-1'; a combination not in the junk
-        -- dimension (an unknown code): '-2'
-        {{ dimension_key(
-            'lpa_attributes.lpa_attributes_key',
-            'case when applications.channel_code is not null'
-            ~ ' then applications.lpa_type_code end',
-        ) }} as lpa_attributes_key,
+        applications.donor_key,
+        applications.region_key,
+        applications.lpa_attributes_key,
         applications.status_code,
         applications.donor_age_at_receipt,
         applications.number_of_attorneys,
@@ -108,7 +166,7 @@ applications_keyed as (
         applications.rejected_date,
         applications.withdrawn_date,
         applications.outcome_date
-    from applications
+    from applications_resolved_to_load as applications
     left join dates as received_dates
         on applications.received_date = received_dates.date_day
     left join dates as registered_dates
@@ -119,14 +177,6 @@ applications_keyed as (
         on applications.withdrawn_date = withdrawn_dates.date_day
     left join dates as outcome_dates
         on applications.outcome_date = outcome_dates.date_day
-    left join donors
-        on applications.pseudonymised_donor_id = donors.donor_id
-    left join postcode_areas
-        on applications.donor_postcode_area = postcode_areas.postcode_area
-    left join lpa_attributes
-        on
-            applications.lpa_type_code = lpa_attributes.lpa_type_code
-            and applications.channel_code = lpa_attributes.channel_code
 
 ),
 
