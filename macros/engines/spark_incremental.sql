@@ -16,7 +16,7 @@
     {% if raw_strategy == 'delete+insert' %}
         {% do return(raw_strategy) %}
     {% endif %}
-    {% do return(dbt_spark.dbt_spark_validate_get_incremental_strategy(
+    {% do return(dbt.dbt_spark_validate_get_incremental_strategy(
         raw_strategy, file_format)) %}
 {% endmacro %}
 
@@ -24,7 +24,7 @@
     strategy, source, target, existing, unique_key, incremental_predicates
 ) %}
     {% if strategy != 'delete+insert' %}
-        {% do return(dbt_spark.dbt_spark_get_incremental_sql(
+        {% do return(dbt.dbt_spark_get_incremental_sql(
             strategy, source, target, existing, unique_key, incremental_predicates)) %}
     {% endif %}
     {% if not unique_key %}
