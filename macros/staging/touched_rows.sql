@@ -263,8 +263,11 @@
         {%- do conditions.append('(' ~ touched ~ ')') -%}
     {%- endif -%}
     {%- if conditions -%}
+        {#- the relation is aliased: Spark reads `<table> where (...)` as the
+            table aliased `where` with a column list (ASSIGNMENT_ARITY_MISMATCH) -#}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+            (select * from {{ relation }} as dbt_where_relation
+            where {{ conditions | join(' and ') }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- endif -%}
