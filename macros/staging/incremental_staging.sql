@@ -94,8 +94,8 @@
     {%- endif -%}
     {%- set natural_key = config.get('unique_key') -%}
     {%- set source_relation = source(node.source_name, node.name) -%}
-    {%- set recorded = staging_sources_relation() -%}
-    {%- if load_relation(recorded) is none -%}
+    {%- set recorded_rows = staging_recorded_rows_sql() -%}
+    {%- if recorded_rows is none -%}
         {{ return('no record of the source rows it was built from') }}
     {%- endif -%}
     {%- set probe -%}
@@ -145,21 +145,7 @@
                     delivered.extraction_date
                     <= (select extraction_date from watermark)
             ) as source_rows,
-            (
-                select max(recorded.source_rows)
-                from {{ recorded }} as recorded
-                where
-                    recorded.model_name = '{{ this.identifier }}'
-                    and recorded.watermark = (
-                        select cast(extraction_date as {{ dbt.type_string() }})
-                        from watermark
-                    )
-                    and recorded.recorded_at = (
-                        select max(latest.recorded_at)
-                        from {{ recorded }} as latest
-                        where latest.model_name = '{{ this.identifier }}'
-                    )
-            ) as recorded_rows
+            {{ recorded_rows }} as recorded_rows
     {%- endset -%}
     {%- set row = run_query(probe).rows[0] -%}
     {%- if row[0] is not none -%}

@@ -144,12 +144,11 @@
 {%- endmacro %}
 
 {#-
-    Spark: none for now. The staging models insert into these tables from
+    Spark: no such tables. The staging models would insert into them from
     several threads at once, and concurrent inserts into one Parquet table
-    clash in Hadoop's output committer (`_temporary/0` of the table folder).
-    Without them every test reads all rows, and an incremental staging
-    model finds no record of its source rows, so it is rebuilt in full
-    (correct, not incremental; docs/spark.md).
+    clash in Hadoop's output committer (`_temporary/0` of the table folder);
+    each model keeps its record in its own table's properties instead
+    (macros/engines/spark_staging_records.sql).
 -#}
 {% macro spark__create_staging_watermarks_sql(relation, columns) -%}
     {{ return(none) }}
@@ -164,25 +163,84 @@
     key records its watermark (the latest extraction date it holds before
     this run); one rebuilt in full records a null watermark, which makes
     every test of the invocation run on all rows. Nothing for other models.
+    Where the record is kept is the engine's (staging_watermark_record_sql).
 #}
 {% macro record_staging_watermark() %}
     {%- if execute and staging_source_node() is not none
-        and load_relation(this) is not none
-        and load_relation(staging_watermarks_relation()) is not none -%}
-        {%- if is_incremental() -%}
-            {%- set mark = run_query(
-                'select cast(max(extraction_date) as ' ~ dbt.type_string()
-                ~ ') from ' ~ this).rows[0][0] -%}
-            {%- set mark_sql = "'" ~ mark ~ "'" if mark else 'null' -%}
-        {%- else -%}
-            {%- set mark_sql = 'null' -%}
-        {%- endif -%}
-        insert into {{ staging_watermarks_relation() }}
-        values ('{{ this.identifier }}', '{{ invocation_id }}', {{ mark_sql }})
+        and load_relation(this) is not none -%}
+        {{ staging_watermark_record_sql() }}
     {%- else -%}
         select 1
     {%- endif -%}
 {% endmacro %}
+
+{#-
+    The watermark an existing incremental staging model patches from in
+    this run, or none when it is rebuilt in full; computed once per model
+    and run (kept in the model's node for the post-hook).
+-#}
+{% macro staging_patched_from() -%}
+    {%- set cache_key = '_derived_staging_patched_from' -%}
+    {%- if model is mapping and cache_key in model -%}
+        {{ return(model[cache_key][0]) }}
+    {%- endif -%}
+    {%- set mark = none -%}
+    {%- if is_incremental() -%}
+        {%- set mark = run_query(
+            'select cast(max(extraction_date) as ' ~ dbt.type_string()
+            ~ ') from ' ~ this).rows[0][0] or none -%}
+    {%- endif -%}
+    {%- if model is mapping -%}
+        {%- do model.update({cache_key: [mark]}) -%}
+    {%- endif -%}
+    {{ return(mark) }}
+{%- endmacro %}
+
+{#-
+    The statement recording this invocation's watermark of the model being
+    run (staging_patched_from), or `select 1` where the engine keeps no
+    record. Dispatched.
+-#}
+{% macro staging_watermark_record_sql() -%}
+    {{ return(adapter.dispatch('staging_watermark_record_sql', 'derived_tables')()) }}
+{%- endmacro %}
+
+{#- a row of `_staging_watermarks` (one table, inserted into by every model) -#}
+{% macro default__staging_watermark_record_sql() -%}
+    {%- if load_relation(staging_watermarks_relation()) is none -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set mark = staging_patched_from() -%}
+    {%- set mark_sql = "'" ~ mark ~ "'" if mark else 'null' -%}
+    {{ return(
+        'insert into ' ~ staging_watermarks_relation()
+        ~ " values ('" ~ this.identifier ~ "', '" ~ invocation_id ~ "', "
+        ~ mark_sql ~ ')') }}
+{%- endmacro %}
+
+{#
+    The invocation's watermarks: a list of [model name, watermark or none
+    when rebuilt in full], one per incremental staging model that recorded
+    one in this dbt invocation; none where the engine keeps no record (then
+    no test is restricted). Dispatched.
+#}
+{% macro staging_invocation_watermarks() -%}
+    {{ return(adapter.dispatch('staging_invocation_watermarks', 'derived_tables')()) }}
+{%- endmacro %}
+
+{% macro default__staging_invocation_watermarks() -%}
+    {%- set marks = staging_watermarks_relation() -%}
+    {%- if load_relation(marks) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = [] -%}
+    {%- for row in run_query(
+        'select model_name, watermark from ' ~ marks
+        ~ " where invocation_id = '" ~ invocation_id ~ "'").rows -%}
+        {%- do found.append([row[0], row[1]]) -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
 
 {#
     The data tests that may check only the touched keys' rows (of error
@@ -238,32 +296,31 @@
         or not is_touched_rows_test(model.get('test_metadata') or {}, natural_key) -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set marks = staging_watermarks_relation() -%}
-    {%- if load_relation(marks) is none -%}
+    {%- set marks = staging_invocation_watermarks() -%}
+    {%- if marks is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set probe -%}
-        select
-            count(*) as n_marks,
-            count(watermark) as n_patched,
-            {#- a model with both marks (int_person_records_unioned) is
-                restricted to the keys it wrote, the narrower set -#}
-            coalesce(
-                max(case
-                    when model_name = '{{ tested.alias }}'
-                        and watermark = '{{ touched_keys_mark() }}'
-                        then watermark
-                end),
-                max(case when model_name = '{{ tested.alias }}' then watermark end)
-            ) as watermark
-        from {{ marks }}
-        where invocation_id = '{{ invocation_id }}'
-    {%- endset -%}
-    {%- set row = run_query(probe).rows[0] -%}
-    {%- if row[2] is none or row[0] != row[1] -%}
+    {#- restricted only when the tested model was patched, and no staging
+        model of this invocation was rebuilt in full; a model with both a
+        watermark and touched keys (int_person_records_unioned) is
+        restricted to the keys it wrote, the narrower set -#}
+    {%- set state = namespace(watermark=none, rebuilt=false, touched=false) -%}
+    {%- for model_name, watermark in marks -%}
+        {%- if watermark is none -%}
+            {%- set state.rebuilt = true -%}
+        {%- elif model_name == tested.alias
+            and watermark == touched_keys_mark() -%}
+            {%- set state.touched = true -%}
+        {%- elif model_name == tested.alias
+            and (state.watermark is none or watermark > state.watermark) -%}
+            {%- set state.watermark = watermark -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if state.rebuilt
+        or (state.watermark is none and not state.touched) -%}
         {{ return('') }}
     {%- endif -%}
-    {%- if row[2] == touched_keys_mark() -%}
+    {%- if state.touched -%}
         {%- set condition -%}
             cast({{ natural_key }} as {{ dbt.type_string() }}) in (
                 select key_value from {{ touched_keys_relation() }}
@@ -277,7 +334,7 @@
     {%- set condition -%}
         {{ natural_key }} in (
             select {{ natural_key }} from {{ relation }}
-            where extraction_date > cast('{{ row[2] }}' as date)
+            where extraction_date > cast('{{ state.watermark }}' as date)
         )
     {%- endset -%}
     {{ return(condition) }}
@@ -299,8 +356,11 @@
         {%- do conditions.append('(' ~ touched ~ ')') -%}
     {%- endif -%}
     {%- if conditions -%}
+        {#- the relation is aliased: Spark reads `<table> where (...)` as the
+            table aliased `where` with a column list (ASSIGNMENT_ARITY_MISMATCH) -#}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+            (select * from {{ relation }} as dbt_where_relation
+            where {{ conditions | join(' and ') }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- endif -%}
@@ -347,29 +407,83 @@
 
 {#
     post-hook of the staging models: an incremental staging model records its
-    new watermark and the number of source rows up to it. `select 1` for
-    every other model.
+    new watermark and the number of source rows up to it, where the engine
+    keeps it (staging_source_record_sql). `select 1` for every other model.
 #}
 {% macro record_staging_source() %}
     {%- set node = staging_source_node() -%}
-    {%- if execute and node is not none
-        and load_relation(staging_sources_relation()) is not none -%}
-        {%- set mark = run_query(
-            'select cast(max(extraction_date) as ' ~ dbt.type_string()
-            ~ ') from ' ~ this).rows[0][0] -%}
-        {%- if mark -%}
-            insert into {{ staging_sources_relation() }}
-            select
-                '{{ this.identifier }}',
-                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'
-                    as {{ dbt.type_timestamp() }}),
-                '{{ mark }}',
-                ({{ staging_source_rows_sql(
-                    source(node.source_name, node.name), mark) }})
-        {%- else -%}
-            select 1
-        {%- endif -%}
+    {%- if execute and node is not none -%}
+        {{ staging_source_record_sql(source(node.source_name, node.name)) }}
     {%- else -%}
         select 1
     {%- endif -%}
 {% endmacro %}
+
+{#-
+    The statement recording what the model just run was built from (its
+    latest extraction date and its source's rows up to it), or `select 1`.
+    Dispatched.
+-#}
+{% macro staging_source_record_sql(source_relation) -%}
+    {{ return(adapter.dispatch('staging_source_record_sql', 'derived_tables')(
+        source_relation)) }}
+{%- endmacro %}
+
+{#- a row of `_staging_sources` (one table, inserted into by every model) -#}
+{% macro default__staging_source_record_sql(source_relation) -%}
+    {%- if load_relation(staging_sources_relation()) is none -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set mark = run_query(
+        'select cast(max(extraction_date) as ' ~ dbt.type_string()
+        ~ ') from ' ~ this).rows[0][0] -%}
+    {%- if not mark -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- set insert -%}
+        insert into {{ staging_sources_relation() }}
+        select
+            '{{ this.identifier }}',
+            cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'
+                as {{ dbt.type_timestamp() }}),
+            '{{ mark }}',
+            ({{ staging_source_rows_sql(source_relation, mark) }})
+    {%- endset -%}
+    {{ return(insert) }}
+{%- endmacro %}
+
+{#
+    The source rows the model's last build recorded for its current
+    watermark, as a SQL expression for staging_full_rebuild_reason's probe
+    (whose CTE `watermark` holds the model's latest extraction date); null
+    when there is no such record; none where the engine keeps no record at
+    all. Dispatched.
+#}
+{% macro staging_recorded_rows_sql() -%}
+    {{ return(adapter.dispatch('staging_recorded_rows_sql', 'derived_tables')()) }}
+{%- endmacro %}
+
+{% macro default__staging_recorded_rows_sql() -%}
+    {%- set recorded = staging_sources_relation() -%}
+    {%- if load_relation(recorded) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set recorded_rows -%}
+            (
+                select max(recorded.source_rows)
+                from {{ recorded }} as recorded
+                where
+                    recorded.model_name = '{{ this.identifier }}'
+                    and recorded.watermark = (
+                        select cast(extraction_date as {{ dbt.type_string() }})
+                        from watermark
+                    )
+                    and recorded.recorded_at = (
+                        select max(latest.recorded_at)
+                        from {{ recorded }} as latest
+                        where latest.model_name = '{{ this.identifier }}'
+                    )
+            )
+    {%- endset -%}
+    {{ return(recorded_rows) }}
+{%- endmacro %}

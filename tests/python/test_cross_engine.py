@@ -12,10 +12,13 @@ tolerance: the engines' floating-point aggregation order differs).
 
 The incremental proof (`make test-spark`, or `DERIVED_SPARK_INCREMENTAL=1`): the next day's
 extract is appended to a copy of the tiny data (`derived generate --next-day`), `dbt run` runs
-on the same Spark warehouse (the incremental facts take their incremental branch: the
-`delete+insert` of `macros/engines/spark_incremental.sql`, checked in dbt's log), DuckDB
-builds that data from scratch (`--full-refresh`), and every mart, the incremental facts among
-them, must again be equal both ways.
+on the same Spark warehouse (the incremental facts and the 16 incremental staging models take
+their incremental branch: the `delete+insert` of `macros/engines/spark_incremental.sql`,
+checked in dbt's log, and no staging model is "rebuilt in full": each found the record of its
+source rows its first build kept in its table properties,
+`macros/engines/spark_staging_records.sql`), DuckDB builds that data from scratch
+(`--full-refresh`), and every mart and every incremental model, the incremental facts and
+staging models among them, must again be equal both ways.
 
 `DERIVED_SPARK_EQUALITY_SELECT` narrows the selection (e.g. `+fct_lpa_applications`) when
 iterating on one domain. The tests are skipped, saying why, when Java or pyspark is missing,
@@ -196,8 +199,14 @@ class SparkIncremental:
     """After the next day's extract: Spark's incremental run and DuckDB's full refresh."""
 
     spark_run: CommandResult
+    spark_run_results: Path
+    #: the environment of the next day's data (for later commands on the same warehouse)
+    env: dict[str, str]
     spark_log: str
-    incremental_models: list[str]
+    #: alias -> schema of every incremental model of the manifest (staging models and facts)
+    incremental_models: dict[str, str]
+    #: those of them whose strategy is delete+insert (int_person_linkage_parameters appends)
+    delete_insert_models: set[str]
     duck_full_refresh: DbtRun
     duck_warehouse: Path
 
@@ -246,11 +255,18 @@ def spark_incremental(
     )
     print(f"\nspark_incremental: dbt run on Spark in {spark_run.seconds:.0f} s")
     manifest = json.loads((root / "spark_target" / "manifest.json").read_text(encoding="utf-8"))
-    incremental_models = sorted(
-        node["alias"]
+    incremental_models = {
+        node["alias"]: node["schema"]
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
-    )
+    }
+    delete_insert_models = {
+        node["alias"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"].get("materialized") == "incremental"
+        and node["config"].get("incremental_strategy") == "delete+insert"
+    }
     log = (logs / "dbt.log").read_text(encoding="utf-8", errors="replace")
     duck = next_day.with_warehouse(root / "duck_full" / "warehouse.duckdb", "duck_full")
     duck.warehouse.parent.mkdir(parents=True)
@@ -258,7 +274,16 @@ def spark_incremental(
         "build", "--full-refresh", "--resource-type", "seed", "--resource-type", "model"
     )
     print(f"\nspark_incremental: DuckDB full refresh in {full_refresh.result.seconds:.0f} s")
-    return SparkIncremental(spark_run, log, incremental_models, full_refresh, duck.warehouse)
+    return SparkIncremental(
+        spark_run,
+        root / "spark_target" / "run_results.json",
+        env,
+        log,
+        incremental_models,
+        delete_insert_models,
+        full_refresh,
+        duck.warehouse,
+    )
 
 
 def test_spark_incremental_run_equals_a_full_refresh(
@@ -270,20 +295,101 @@ def test_spark_incremental_run_equals_a_full_refresh(
         spark_incremental.duck_full_refresh.result.describe()
     )
     warehouse, marts = spark_build
-    # Each incremental model of the selection took its incremental branch (dbt-spark would
-    # otherwise have rebuilt it whole, and the equality would prove nothing about increments).
-    built_incremental = [m for m in spark_incremental.incremental_models if m in marts]
-    assert built_incremental, "no incremental fact among the marts built on Spark"
+    # Each incremental model of the selection (facts and staging models) took its incremental
+    # branch (dbt-spark would otherwise have rebuilt it whole, and the equality would prove
+    # nothing about increments).
+    run_results = json.loads(spark_incremental.spark_run_results.read_text(encoding="utf-8"))
+    ran = {r["unique_id"].split(".")[-1] for r in run_results["results"]}
+    built_incremental = sorted(m for m in spark_incremental.incremental_models if m in ran)
+    assert any(m in marts for m in built_incremental), (
+        "no incremental fact among the marts built on Spark"
+    )
+    staging = [m for m in built_incremental if m.startswith("stg_")]
+    if not _selection():
+        assert len(staging) == 16, f"expected the 16 incremental staging models, ran {staging}"
+    log = spark_incremental.spark_log
     not_incremental = [
-        m for m in built_incremental if f"{m}__dbt_delete_insert" not in spark_incremental.spark_log
+        m
+        for m in built_incremental
+        if m in spark_incremental.delete_insert_models and f"{m}__dbt_delete_insert" not in log
     ]
     assert not not_incremental, (
-        f"these incremental facts did not run their delete+insert branch on Spark: "
+        f"these incremental models did not run their delete+insert branch on Spark: "
         f"{not_incremental}"
     )
-    differences = _mart_differences(spark_incremental.duck_warehouse, warehouse, marts)
+    rebuilt = [m for m in staging if f"{m}: rebuilt in full" in log]
+    assert not rebuilt, f"these staging models were rebuilt in full on Spark: {rebuilt}"
+    compared = dict(marts)
+    compared.update({m: spark_incremental.incremental_models[m] for m in built_incremental})
+    differences = _mart_differences(spark_incremental.duck_warehouse, warehouse, compared)
     assert not differences, (
-        "after the next day's extract, marts of Spark's incremental run differ from DuckDB's "
-        "full refresh (rows only in DuckDB's, only in Spark's, of DuckDB's rows): "
+        "after the next day's extract, marts and incremental models of Spark's incremental run "
+        "differ from DuckDB's full refresh (rows only in DuckDB's, only in Spark's, of "
+        "DuckDB's rows): "
         f"{differences}"
+    )
+
+
+#: The staging model whose tests on the touched rows are checked on Spark.
+TOUCHED_MODEL = "stg_delius__terminations"
+
+
+def test_spark_incremental_build_tests_only_the_touched_rows(
+    spark_build: tuple[Path, dict[str, str]],
+    spark_incremental: SparkIncremental,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A `dbt build` of one staging model on the incremental Spark warehouse: the model is
+    patched by key, and its error-severity tests read only the rows of the keys delivered after
+    the watermark it patched from (touched_rows.sql), which Spark keeps in the model's own table
+    properties (spark_staging_records.sql): the restriction is in every such test's SQL."""
+    warehouse, _ = spark_build
+    root = tmp_path_factory.mktemp("spark_touched")
+    env = dict(spark_incremental.env)
+    env.update(DBT_TARGET="spark", DERIVED_SPARK_WAREHOUSE=str(warehouse))
+    result = run_command(
+        [
+            sys.executable,
+            "-m",
+            "derived_tables.spark_dbt",
+            "build",
+            "--select",
+            TOUCHED_MODEL,
+            "--exclude",
+            "resource_type:unit_test",
+            *SPARK_EXCLUDED_TESTS,
+            "--vars",
+            generic_tests_vars(),
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--target-path",
+            str(root / "target"),
+            "--log-path",
+            str(root / "logs"),
+        ],
+        env,
+        timeout=SPARK_TIMEOUT,
+    )
+    assert result.ok, result.describe()
+    log = (root / "logs" / "dbt.log").read_text(encoding="utf-8", errors="replace")
+    assert f"{TOUCHED_MODEL}__dbt_delete_insert" in log, "the model was not patched by key"
+    assert f"{TOUCHED_MODEL}: rebuilt in full" not in log
+    run_results = json.loads((root / "target" / "run_results.json").read_text(encoding="utf-8"))
+    tests = {
+        r["unique_id"]: r.get("compiled_code") or ""
+        for r in run_results["results"]
+        if r["unique_id"].startswith("test.")
+    }
+    restricted = {uid for uid, sql in tests.items() if "where extraction_date > cast('" in sql}
+    # the touched-rows kinds of test (touched_rows.sql): not_null, accepted_values, unique on
+    # the natural key...; a warning or a share reads every row
+    expected = {
+        uid
+        for uid in tests
+        if uid.split(".")[2].startswith(("not_null_", "accepted_values_", "unique_"))
+        and TOUCHED_MODEL in uid
+    }
+    assert expected, f"no not_null/accepted_values/unique test of {TOUCHED_MODEL}: {sorted(tests)}"
+    assert expected <= restricted, (
+        f"tests not restricted to the touched rows on Spark: {sorted(expected - restricted)}"
     )
