@@ -73,18 +73,15 @@
         or load_relation(this) is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set marks = staging_watermarks_relation() -%}
-    {%- if load_relation(marks) is none -%}
+    {#- the staging records of this invocation, wherever the engine keeps
+        them (a table on DuckDB, table properties on Spark) -#}
+    {%- set marks = staging_invocation_watermarks() -%}
+    {%- if marks is none -%}
         {{ return('no record of the staging runs of this invocation') }}
     {%- endif -%}
-    {%- set probe -%}
-        select model_name, watermark
-        from {{ marks }}
-        where invocation_id = '{{ invocation_id }}'
-    {%- endset -%}
     {%- set patched = {} -%}
-    {%- for row in run_query(probe).rows -%}
-        {%- do patched.update({row[0]: row[1]}) -%}
+    {%- for model_name, watermark in marks -%}
+        {%- do patched.update({model_name: watermark}) -%}
     {%- endfor -%}
     {%- for name in person_history_models() -%}
         {%- if name not in patched -%}
