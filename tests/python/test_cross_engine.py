@@ -73,6 +73,24 @@ def _spark_missing() -> str | None:
     return None
 
 
+def _spark_dbt(command: str, target_path: Path, log_path: Path, *args: str) -> list[str]:
+    """`python -m derived_tables.spark_dbt <command> <args>` on this project, with its own
+    target and log folders."""
+    return [
+        sys.executable,
+        "-m",
+        "derived_tables.spark_dbt",
+        command,
+        *args,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
+    ]
+
+
 def _selection() -> list[str]:
     """`--select ...` from DERIVED_SPARK_EQUALITY_SELECT, or nothing (the whole project)."""
     select = os.environ.get(SELECT_ENV, "").split()
@@ -97,24 +115,17 @@ def spark_build(
     env = dict(tiny_project.env)
     env.update(DBT_TARGET="spark", DERIVED_SPARK_WAREHOUSE=str(warehouse))
     select = _selection()
-    command = [
-        sys.executable,
-        "-m",
-        "derived_tables.spark_dbt",
+    command = _spark_dbt(
         "build",
+        root / "target",
+        root / "logs",
         *select,
         "--exclude",
         "resource_type:unit_test",  # model logic, engine-free: run on DuckDB (CI)
         *(SPARK_EXCLUDED_TESTS if os.environ.get(TESTS_ENV) == "1" else ["resource_type:test"]),
         "--vars",
         generic_tests_vars(),
-        "--project-dir",
-        str(PROJECT_ROOT),
-        "--target-path",
-        str(root / "target"),
-        "--log-path",
-        str(root / "logs"),
-    ]
+    )
     result = run_command(command, env, timeout=SPARK_TIMEOUT)
     print(f"\nspark_build: {' '.join(select) or 'the project'} built in {result.seconds:.0f} s")
     assert result.ok, result.describe()
@@ -237,19 +248,7 @@ def spark_incremental(
     env.update(DBT_TARGET="spark", DERIVED_SPARK_WAREHOUSE=str(warehouse))
     logs = root / "spark_logs"
     spark_run = run_command(
-        [
-            sys.executable,
-            "-m",
-            "derived_tables.spark_dbt",
-            "run",
-            *_selection(),
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--target-path",
-            str(root / "spark_target"),
-            "--log-path",
-            str(logs),
-        ],
+        _spark_dbt("run", root / "spark_target", logs, *_selection()),
         env,
         timeout=SPARK_TIMEOUT,
     )
@@ -348,11 +347,10 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
     env = dict(spark_incremental.env)
     env.update(DBT_TARGET="spark", DERIVED_SPARK_WAREHOUSE=str(warehouse))
     result = run_command(
-        [
-            sys.executable,
-            "-m",
-            "derived_tables.spark_dbt",
+        _spark_dbt(
             "build",
+            root / "target",
+            root / "logs",
             "--select",
             TOUCHED_MODEL,
             "--exclude",
@@ -360,13 +358,7 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
             *SPARK_EXCLUDED_TESTS,
             "--vars",
             generic_tests_vars(),
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
-        ],
+        ),
         env,
         timeout=SPARK_TIMEOUT,
     )
