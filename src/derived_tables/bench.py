@@ -41,6 +41,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -331,7 +332,9 @@ def _version(package: str) -> str | None:
         return None
 
 
-def host_facts(project_dir: Path) -> dict[str, Any]:
+def project_commit(project_dir: Path) -> str | None:
+    """The short commit of `project_dir`: from git, or for a `git archive` export (no `.git`)
+    from the `node:` line `git archive` substitutes into `.git_archival.txt`."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         cwd=project_dir,
@@ -339,12 +342,23 @@ def host_facts(project_dir: Path) -> dict[str, Any]:
         text=True,
         check=False,
     )
+    if commit.returncode == 0 and commit.stdout.strip():
+        return commit.stdout.strip()
+    archival = project_dir / ".git_archival.txt"
+    if archival.exists():
+        match = re.search(r"^node: ([0-9a-f]{7,40})$", archival.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1)[:7]
+    return None
+
+
+def host_facts(project_dir: Path) -> dict[str, Any]:
     return {
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "memory_total_bytes": psutil.virtual_memory().total,
-        "git_commit": commit.stdout.strip() or None,
+        "git_commit": project_commit(project_dir),
         "versions": {p: _version(p) for p in ("dbt-core", "dbt-duckdb", "duckdb", "pyarrow")},
     }
 

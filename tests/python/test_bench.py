@@ -404,3 +404,18 @@ def test_dbt_node_seconds_sums_execute_timings_by_node_type() -> None:
         "test": {"nodes": 2, "seconds": 5.0},
         "seed": {"nodes": 1, "seconds": 0.0},
     }
+
+
+def test_commit_of_a_git_archive_export_comes_from_git_archival(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    export = tmp_path / "export"
+    export.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "HEAD", ".git_archival.txt"], cwd=repo, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(export)], input=archive.stdout, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short=7", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    assert bench.project_commit(export) == head
+    assert bench.project_commit(tmp_path) is None
