@@ -84,7 +84,7 @@ parse-athena: install-athena  ## dbt parse --target athena (no AWS needed; CI ru
 test-spark: install-spark  ## The Spark tests: engines equal, incremental, Splink, cluster
 	DERIVED_REQUIRE_SPARK=1 DERIVED_SPARK_INCREMENTAL=1 $(BIN)/pytest \
 		tests/python/test_cross_engine.py tests/python/test_splink_spark_backend.py \
-		tests/python/test_spark_cluster.py
+		tests/python/test_linkage_dialects.py tests/python/test_spark_cluster.py
 
 # A Spark standalone cluster on 127.0.0.1 (a master and 2 workers, each its own JVM, from the
 # pyspark distribution; logs and pids in warehouse/spark-cluster/). Build on it with

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import string
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -153,6 +154,71 @@ def _letters(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# SQL dialects: the linkage's SQL is written once, with the few expressions that differ between
+# DuckDB and Spark SQL named here, one form per engine.
+# ---------------------------------------------------------------------------------------------
+
+#: The SQL dialects the linkage runs on: ``duckdb`` (Splink's DuckDBAPI, in the process that
+#: runs the model) and ``spark`` (Splink's SparkAPI, on the dbt-spark session).
+DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+
+#: Each expression of the linkage's SQL that DuckDB and Spark SQL spell differently, in both
+#: spellings, with ``$name`` placeholders for its arguments. The DuckDB forms are the SQL the
+#: linkage ran before Spark had its own (so DuckDB's people do not change); the Spark forms
+#: give the same value on the same rows (``tests/python/test_linkage_dialects.py``):
+#:
+#: - an aggregate list ordered by its values: ``array_sort(collect_list(..))``;
+#: - the value of the first row in an order: ``min_by(.., struct(..))`` (structs order by
+#:   their fields, as DuckDB's row values do);
+#: - DuckDB's ``list_distinct`` drops nulls, Spark's ``array_distinct`` keeps one: Spark
+#:   filters them out first;
+#: - Spark's ``regexp_extract`` takes group 1 unless told 0 (the whole match);
+#: - ``list_has_any`` is ``arrays_overlap`` (neither list holds a null, so both give false
+#:   on no element in common), ``varchar`` is ``string``, and ``damerau_levenshtein`` is a
+#:   function of Splink's similarity jar on Spark (a distance of at most 1 is the same set of
+#:   edits, one insertion, deletion, substitution or adjacent transposition, on both).
+DIALECT_EXPRESSIONS: dict[str, dict[str, str]] = {
+    "sorted_list_agg": {
+        "duckdb": "list($value order by $value)",
+        "spark": "array_sort(collect_list($value))",
+    },
+    "first_by_desc_asc": {
+        "duckdb": "first($value order by $desc desc, $asc)",
+        "spark": "min_by($value, struct(-$desc, $asc))",
+    },
+    "arg_min_pair": {
+        "duckdb": "arg_min($value, ($first, $second))",
+        "spark": "min_by($value, struct($first, $second))",
+    },
+    "sorted_names_with": {
+        "duckdb": "list_sort(list_distinct(list_concat([$value], coalesce($values, []))))",
+        "spark": "array_sort(array_distinct(concat(array($value), coalesce($values, array()))))",
+    },
+    "sorted_distinct_pair": {
+        "duckdb": "list_sort(list_distinct([$first, $second]))",
+        "spark": "array_sort(array_distinct(filter(array($first, $second), x -> x is not null)))",
+    },
+    "regexp_match": {
+        "duckdb": "regexp_extract($value, '$pattern')",
+        "spark": "regexp_extract($value, '$pattern', 0)",
+    },
+    "lists_overlap": {
+        "duckdb": "list_has_any($left, $right)",
+        "spark": "arrays_overlap($left, $right)",
+    },
+    "string_type": {"duckdb": "varchar", "spark": "string"},
+}
+
+
+def dialect_sql(name: str, dialect: str, **arguments: str) -> str:
+    """The expression ``name`` of :data:`DIALECT_EXPRESSIONS` in ``dialect``, with its
+    ``arguments``."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}: expected one of {DIALECTS}")
+    return string.Template(DIALECT_EXPRESSIONS[name][dialect]).substitute(arguments)
+
+
+# ---------------------------------------------------------------------------------------------
 # The model: comparisons, their levels and the fixed m/u parameters of each non-null level.
 # ---------------------------------------------------------------------------------------------
 
@@ -216,11 +282,19 @@ PARAMETERS: dict[str, list[tuple[float, float]]] = {
 }
 
 
-def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None) -> list[Any]:
+def _comparisons(
+    parameters: dict[str, list[tuple[float, float]]] | None = None, dialect: str = "duckdb"
+) -> list[Any]:
     """The Splink comparisons of the person model, with ``parameters`` (m, u per non-null
-    level, as :data:`PARAMETERS`) when given."""
+    level, as :data:`PARAMETERS`) when given, their custom levels in ``dialect``'s SQL
+    (Splink's library levels render themselves for each backend)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
+
+    def sql(name: str, **arguments: str) -> str:
+        return dialect_sql(name, dialect, **arguments)
+
+    text = sql("string_type")
 
     def null(column: str) -> Any:
         return cll.NullLevel(column)
@@ -243,7 +317,11 @@ def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None)
             exact("first_name", tf=True),
             cll.JaroWinklerLevel("first_name", 0.92),
             cll.CustomLevel(
-                "list_has_any(first_name_formal_names_l, first_name_formal_names_r)",
+                sql(
+                    "lists_overlap",
+                    left="first_name_formal_names_l",
+                    right="first_name_formal_names_r",
+                ),
                 label_for_charts="Same formal first name (nickname)",
             ),
             cll.JaroWinklerLevel("first_name", 0.8),
@@ -275,8 +353,8 @@ def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None)
                 label_for_charts="Day and month swapped",
             ),
             cll.CustomLevel(
-                "damerau_levenshtein(cast(date_of_birth_l as varchar),"
-                " cast(date_of_birth_r as varchar)) <= 1",
+                f"damerau_levenshtein(cast(date_of_birth_l as {text}),"
+                f" cast(date_of_birth_r as {text})) <= 1",
                 label_for_charts="One character apart",
             ),
             cll.AbsoluteDateDifferenceLevel(
@@ -292,7 +370,7 @@ def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None)
             null("postcode"),
             exact("postcode"),
             cll.CustomLevel(
-                "list_has_any(postcodes_known_l, postcodes_known_r)",
+                sql("lists_overlap", left="postcodes_known_l", right="postcodes_known_r"),
                 label_for_charts="A postcode in common (current or first)",
             ),
             exact("postcode_sector"),
@@ -315,6 +393,7 @@ def _comparisons(parameters: dict[str, list[tuple[float, float]]] | None = None)
 def _settings(
     with_parameters: bool = True,
     parameters: dict[str, list[tuple[float, float]]] | None = None,
+    dialect: str = "duckdb",
 ) -> Any:
     from splink import SettingsCreator
 
@@ -322,7 +401,8 @@ def _settings(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
         comparisons=_comparisons(
-            parameters if parameters is not None else PARAMETERS if with_parameters else None
+            parameters if parameters is not None else PARAMETERS if with_parameters else None,
+            dialect,
         ),
         blocking_rules_to_generate_predictions=list(BLOCKING_RULES),
         retain_matching_columns=False,
@@ -566,18 +646,19 @@ def fit_model(features: Any, *, train: bool = True) -> LinkageModel:
         return _fallback(prior, str(exc))
 
 
-def _linker(features: Any, model: LinkageModel) -> Any:
-    """A Splink linker scoring with ``model``'s parameters."""
+def _linker(features: Any, model: LinkageModel, dialect: str = "duckdb") -> Any:
+    """A Splink linker scoring with ``model``'s parameters (``features`` registered with the
+    backend of ``dialect``)."""
     from splink import Linker
 
-    settings = _settings(parameters=model.parameters)
+    settings = _settings(parameters=model.parameters, dialect=dialect)
     settings.probability_two_random_records_match = model.probability_two_random_records_match
     return Linker(features, settings, log_level=logging.WARNING)
 
 
 # The records as Splink compares them: comparison-ready columns derived from the unioned
-# records (DuckDB SQL: this step always runs on an in-memory DuckDB connection).
-_FEATURES_SQL = """
+# records, in the SQL of either engine ($-placeholders: :func:`features_sql`).
+_FEATURES_TEMPLATE = """
 with
 formal_names as (
     select formal_name, count(*) as nicknames
@@ -597,11 +678,8 @@ candidates as (
 canonical_names as (
     select
         candidates.name,
-        list(candidates.candidate order by candidates.candidate) as formal_names,
-        first(
-            candidates.candidate
-            order by formal_names.nicknames desc, candidates.candidate
-        ) as canonical_name
+        $formal_names as formal_names,
+        $canonical_name as canonical_name
     from candidates
     inner join formal_names
         on candidates.candidate = formal_names.formal_name
@@ -615,10 +693,7 @@ named as (
             as first_name_canonical,
         case
             when records.first_name_normalised is not null
-                then list_sort(list_distinct(list_concat(
-                    [records.first_name_normalised],
-                    coalesce(canonical_names.formal_names, [])
-                )))
+                then $first_name_formal_names
         end as first_name_formal_names
     from person_records as records
     left join canonical_names
@@ -645,15 +720,44 @@ select
     substr(last_name_normalised, 1, 1) as last_name_initial,
     case when gender_code in ('M', 'F') then gender_code end as gender_code,
     postcode,
-    -- list_distinct drops nulls
-    list_sort(list_distinct([postcode, first_postcode])) as postcodes_known,
-    nullif(regexp_extract(postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '')
-        as postcode_sector,
-    nullif(regexp_extract(postcode, '^[A-Z]{1,2}[0-9][A-Z0-9]?'), '')
-        as postcode_district,
+    -- without nulls
+    $postcodes_known as postcodes_known,
+    nullif($postcode_sector, '') as postcode_sector,
+    nullif($postcode_district, '') as postcode_district,
     postcode_area
 from named
 """
+
+
+def features_sql(dialect: str = "duckdb") -> str:
+    """The select of the comparison-ready features (table ``person_features``) from the
+    tables ``person_records`` and ``nicknames``, in ``dialect``'s SQL."""
+
+    def sql(name: str, **arguments: str) -> str:
+        return dialect_sql(name, dialect, **arguments)
+
+    return string.Template(_FEATURES_TEMPLATE).substitute(
+        formal_names=sql("sorted_list_agg", value="candidates.candidate"),
+        canonical_name=sql(
+            "first_by_desc_asc",
+            value="candidates.candidate",
+            desc="formal_names.nicknames",
+            asc="candidates.candidate",
+        ),
+        first_name_formal_names=sql(
+            "sorted_names_with",
+            value="records.first_name_normalised",
+            values="canonical_names.formal_names",
+        ),
+        postcodes_known=sql("sorted_distinct_pair", first="postcode", second="first_postcode"),
+        postcode_sector=sql(
+            "regexp_match", value="postcode", pattern="^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]"
+        ),
+        postcode_district=sql(
+            "regexp_match", value="postcode", pattern="^[A-Z]{1,2}[0-9][A-Z0-9]?"
+        ),
+    )
+
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "record_key",
@@ -743,7 +847,7 @@ def _prepare(con: Any, records: pa.Table) -> None:
     con.execute("create table nicknames as select * from nicknames_in")
     con.unregister("person_records_in")
     con.unregister("nicknames_in")
-    con.execute(f"create table person_features as {_FEATURES_SQL}")
+    con.execute(f"create table person_features as {features_sql('duckdb')}")
 
 
 @dataclass
@@ -864,7 +968,7 @@ def link(
                 "create table clusters as select record_key, record_key as cluster_id"
                 " from person_features"
             )
-        result = con.sql(_RESULT_SQL).to_arrow_table()
+        result = con.sql(result_sql("duckdb")).to_arrow_table()
         pairs = (
             con.sql(
                 "select * from scored_pairs order by record_key_l, record_key_r"
@@ -932,17 +1036,22 @@ def link_model(
     return arrow_to_model_result(linked, session)
 
 
-def anchors_sql(clusters: str, cluster_id: str) -> str:
+def anchors_sql(clusters: str, cluster_id: str, dialect: str = "duckdb") -> str:
     """CTE ``anchors``: per cluster of ``clusters`` (``record_key``, ``cluster_id``), its
     person (the ``record_key`` of its earliest-seen record of ``person_records``, ties broken
     by the smaller key, so a person keeps its id as newer records join it) and its size."""
+    person_id = dialect_sql(
+        "arg_min_pair",
+        dialect,
+        value="records.record_key",
+        first="records.record_first_seen_at",
+        second="records.record_key",
+    )
     return f"""
 anchors as (
     select
         {clusters}.{cluster_id} as cluster_id,
-        arg_min(
-            records.record_key, (records.record_first_seen_at, records.record_key)
-        ) as person_id,
+        {person_id} as person_id,
         count(*) as cluster_size
     from {clusters}
     inner join person_records as records
@@ -969,28 +1078,36 @@ link_ends as (
 )"""
 
 
-def best_links_sql(links: str) -> str:
+def best_links_sql(links: str, dialect: str = "duckdb") -> str:
     """CTE ``best_links``: per record of ``links`` (``record_key``, ``other_record_key``,
     ``match_probability``), its best link (the smaller key on a tie)."""
+    best = dialect_sql(
+        "first_by_desc_asc",
+        dialect,
+        value="other_record_key",
+        desc="match_probability",
+        asc="other_record_key",
+    )
     return f"""
 best_links as (
     select
         record_key,
         max(match_probability) as match_probability,
-        first(other_record_key order by match_probability desc, other_record_key)
-            as best_link_record_key
+        {best} as best_link_record_key
     from {links}
     group by record_key
 )"""
 
 
-# One row per record: its person (the cluster's anchor record), the cluster size and the
-# probability of its best scored link.
-_RESULT_SQL = f"""
+def result_sql(dialect: str = "duckdb") -> str:
+    """One row per record of ``person_records``: its person (the anchor record of its cluster
+    in ``clusters``), the cluster size and the probability of its best link in
+    ``scored_pairs``, in ``dialect``'s SQL."""
+    return f"""
 with
-{anchors_sql("clusters", "cluster_id")},
+{anchors_sql("clusters", "cluster_id", dialect)},
 {link_ends_sql("scored_pairs")},
-{best_links_sql("link_ends")}
+{best_links_sql("link_ends", dialect)}
 
 select
     records.system,

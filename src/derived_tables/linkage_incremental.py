@@ -162,9 +162,17 @@ def link_model(
     (``int_person_linkage_parameters``); ``previous``: the linked table itself on an
     incremental run (None on a full build). Returns every record on a full build, and the
     rows to replace (delete+insert on ``record_key``) on an incremental run.
+
+    Given Spark DataFrames (the spark targets), the records stay in Spark and are scored on
+    Splink's SparkAPI (:func:`derived_tables.linkage_spark.link_model`, the same re-linking
+    on an incremental run); otherwise on DuckDB in this process.
     """
-    records = linkage.relation_to_arrow(relation)
+    from derived_tables import linkage_spark
+
     model = stored_model(linkage.relation_to_arrow(parameters))
+    if linkage_spark.is_spark_dataframe(relation):
+        return linkage_spark.link_model(relation, session, model, previous)
+    records = linkage.relation_to_arrow(relation)
     if previous is None:
         linked = linkage.link(
             records,
@@ -254,8 +262,11 @@ inner join nodes as nodes_r
 where new_pairs.match_probability >= ? and nodes_l.node <> nodes_r.node
 """
 
-# The rows to replace: records re-grouped, re-scored or at the end of a re-scored pair.
-_UPDATED_SQL = f"""
+
+def updated_sql(dialect: str = "duckdb") -> str:
+    """The rows to replace: records re-grouped, re-scored or at the end of a re-scored pair,
+    in ``dialect``'s SQL."""
+    return f"""
 with
 regrouped as (
     select nodes.record_key, components.component
@@ -263,7 +274,7 @@ regrouped as (
     inner join components
         on nodes.node = components.node
 ),
-{linkage.anchors_sql("regrouped", "component")},
+{linkage.anchors_sql("regrouped", "component", dialect)},
 {linkage.link_ends_sql("new_pairs")},
 
 -- a record not re-scored keeps its pairs: its best is the better of its stored best and
@@ -281,7 +292,7 @@ candidate_links as (
         and previous.record_key not in (select record_key from rescored)
         and previous.record_key in (select record_key from link_ends)
 ),
-{linkage.best_links_sql("candidate_links")},
+{linkage.best_links_sql("candidate_links", dialect)},
 
 relinked as (
     select record_key from rescored
@@ -382,17 +393,13 @@ def _load_previous(con: duckdb.DuckDBPyConnection, previous: pa.Table) -> None:
         )
 
 
-def _score_rescored(con: duckdb.DuckDBPyConnection, model: linkage.LinkageModel) -> None:
-    """Score with ``model`` the pairs of the re-scored records among themselves and with
-    the kept records, into the table new_pairs (oriented as dedupe_only orients a pair:
-    the smaller record_key on the left)."""
-    from splink import DuckDBAPI
-
-    db_api = DuckDBAPI(con)
-    everyone = db_api.register("person_features", table_name="person_features_sdf")
-    rescored = db_api.register("features_rescored", table_name="rescored_sdf")
-    kept = db_api.register("features_kept", table_name="kept_sdf")
-    linker = linkage._linker(everyone, model)
+def predict_rescored(
+    everyone: Any, rescored: Any, kept: Any, model: linkage.LinkageModel, dialect: str
+) -> tuple[Any, Any, Any]:
+    """Splink's predictions (at :data:`~derived_tables.linkage.SCORE_FLOOR`) within the
+    registered ``rescored`` features and between them and the ``kept`` ones, both ways, with
+    ``model`` and the term frequencies of ``everyone``, on the backend of ``dialect``."""
+    linker = linkage._linker(everyone, model, dialect=dialect)
     for column in ("first_name", "last_name"):  # the term-frequency adjusted
         linker.table_management.compute_tf_table(column)
     floor = linkage.SCORE_FLOOR
@@ -406,21 +413,46 @@ def _score_rescored(con: duckdb.DuckDBPyConnection, model: linkage.LinkageModel)
     right_rescored = inference.predict_between(
         kept, rescored, threshold_match_probability=floor, warning_mode="never"
     )
+    return within, left_rescored, right_rescored
+
+
+def _score_rescored(con: duckdb.DuckDBPyConnection, model: linkage.LinkageModel) -> None:
+    """Score with ``model`` the pairs of the re-scored records among themselves and with
+    the kept records, into the table new_pairs (oriented as dedupe_only orients a pair:
+    the smaller record_key on the left)."""
+    from splink import DuckDBAPI
+
+    db_api = DuckDBAPI(con)
+    everyone = db_api.register("person_features", table_name="person_features_sdf")
+    rescored = db_api.register("features_rescored", table_name="rescored_sdf")
+    kept = db_api.register("features_kept", table_name="kept_sdf")
+    within, left_rescored, right_rescored = predict_rescored(
+        everyone, rescored, kept, model, "duckdb"
+    )
     con.execute(
-        f"""
-        create table new_pairs as
+        "create table new_pairs as "
+        + new_pairs_sql(
+            within.physical_name, left_rescored.physical_name, right_rescored.physical_name
+        )
+    )
+
+
+def new_pairs_sql(within: str, left_rescored: str, right_rescored: str) -> str:
+    """The re-scored pairs from Splink's predictions ``within`` the re-scored records and
+    ``between`` them and the kept ones, both ways round, oriented as dedupe_only orients a
+    pair (the smaller record_key on the left). Plain SQL: the same on every engine."""
+    return f"""
         select record_key_l, record_key_r, match_probability
-        from {within.physical_name}
+        from {within}
         union all
         select record_key_l, record_key_r, match_probability
-        from {left_rescored.physical_name}
+        from {left_rescored}
         where record_key_l < record_key_r
         union all
         select record_key_l, record_key_r, match_probability
-        from {right_rescored.physical_name}
+        from {right_rescored}
         where record_key_l < record_key_r
         """
-    )
 
 
 def _cluster(con: duckdb.DuckDBPyConnection, threshold: float) -> None:
@@ -463,7 +495,7 @@ def update_links(
         else:
             _score_rescored(con, model)
         _cluster(con, threshold)
-        result = con.sql(_UPDATED_SQL).to_arrow_table()
+        result = con.sql(updated_sql("duckdb")).to_arrow_table()
     finally:
         con.close()
     log.info(

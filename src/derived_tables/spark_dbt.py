@@ -11,15 +11,18 @@ an open proposal upstream (dbt-labs/dbt-spark#1062, pull request #1063). This mo
   as a Databricks notebook would.
 - :func:`install` registers it as the submission method ``session`` of the Spark adapter and
   makes it the default when the profile's method is ``session``.
-- :func:`main` installs it and runs dbt's command line with the given arguments. ``derived
-  build`` runs dbt this way on a Spark target; plain ``dbt`` (without the helper) stops at the
-  first Python model trying to reach Databricks.
+- :func:`main` installs it, sets ``DERIVED_SPLINK_SPARK_JAR`` (the path of Splink's
+  similarity UDF jar in this environment, which the ``spark`` targets put on ``spark.jars``
+  for the person linkage on Splink's SparkAPI) unless already set, and runs dbt's command line
+  with the given arguments. ``derived build`` runs dbt this way on a Spark target; plain
+  ``dbt`` (without the helper) stops at the first Python model trying to reach Databricks.
 
 Nothing here changes dbt on any other adapter.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -74,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m derived_tables.spark_dbt <dbt arguments>")
         return 0
     install()
+    from derived_tables.linkage_spark import SPLINK_JAR_ENV, similarity_jar
+
+    os.environ.setdefault(SPLINK_JAR_ENV, similarity_jar())
     from dbt.cli.main import cli
 
     sys.argv = ["dbt", *args]

@@ -8,7 +8,10 @@ run with `DERIVED_SPARK_EQUALITY_TESTS=1`: about 1,300 on Spark, which `derived 
 spark` runs, too slow for CI). Then every mart table of the manifest is read from Spark's
 Parquet files into DuckDB and compared with DuckDB's table by `except all` both ways (so
 duplicates count), after rounding floating-point columns to 9 decimal places (the one
-tolerance: the engines' floating-point aggregation order differs).
+tolerance: the engines' floating-point aggregation order differs). The person linkage: every
+record of `int_person_records_linked` has the same person, cluster size and best link on both
+engines, its `match_probability` within 1e-9, and the Spark build scored on Splink's SparkAPI
+(the run record `derived_tables.linkage_spark` writes, and Splink's checkpoints beside it).
 
 The incremental proof (`make test-spark`, or `DERIVED_SPARK_INCREMENTAL=1`): the next day's
 extract is appended to a copy of the tiny data (`derived generate --next-day`), `dbt run` runs
@@ -205,6 +208,91 @@ def test_every_mart_built_on_spark_equals_duckdbs(
     )
 
 
+#: The linked person records (one row per record, with its person and best link's score).
+LINKED_MODEL = "int_person_records_linked"
+#: match_probability on SparkAPI against DuckDBAPI: the same m/u ratios, their logarithms
+#: summed in another order (tests/python/test_linkage_dialects.py, same tolerance).
+PROBABILITY_TOLERANCE = 1e-9
+
+
+def _linkage_run(warehouse: Path) -> dict[str, object]:
+    """The run record the Spark linkage wrote beside Splink's checkpoints (linkage_spark),
+    checked against those checkpoints: SparkAPI's predictions are there whenever it scored
+    (a full linkage, or an incremental run with changed records)."""
+    folder = warehouse / "checkpoints" / "person_linkage"
+    record = folder / "linkage_run.json"
+    assert record.is_file(), f"the Spark build left no linkage run record at {record}"
+    run = dict(json.loads(record.read_text(encoding="utf-8")))
+    if run.get("mode") == "full" or run.get("changed_records"):
+        assert list(folder.glob("*/__splink__df_predict*")), (
+            f"no checkpoint of Splink's predictions under {folder}: SparkAPI did not score"
+        )
+    return run
+
+
+def _linked_differences(duck_warehouse: Path, spark_warehouse: Path) -> tuple[int, int, int, float]:
+    """Linked records of both engines by record_key: (records only in one, records whose
+    person, cluster size, best link or version differ, or whose match probability differs by
+    more than PROBABILITY_TOLERANCE; DuckDB's records; the largest probability difference)."""
+    manifest = json.loads((spark_warehouse.parent / "target" / "manifest.json").read_text())
+    (schema,) = {
+        node["schema"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["alias"] == LINKED_MODEL
+    }
+    folder = spark_warehouse / "tables" / f"{schema}.db" / LINKED_MODEL
+    con = duckdb.connect()
+    con.execute(f"attach '{duck_warehouse}' as duck (read_only)")
+    row = con.execute(
+        f"""
+        select
+            count(*) filter (where d.record_key is null or s.record_key is null),
+            count(*) filter (
+                where d.record_key is not null and s.record_key is not null and (
+                    d.person_id is distinct from s.person_id
+                    or d.system is distinct from s.system
+                    or d.record_id is distinct from s.record_id
+                    or d.cluster_size is distinct from s.cluster_size
+                    or d.best_link_record_key is distinct from s.best_link_record_key
+                    or d.record_updated_at is distinct from
+                        cast(s.record_updated_at as timestamp)
+                    or (d.match_probability is null) <> (s.match_probability is null)
+                    or abs(d.match_probability - s.match_probability)
+                        > {PROBABILITY_TOLERANCE}
+                )
+            ),
+            count(d.record_key),
+            coalesce(max(abs(d.match_probability - s.match_probability)), 0)
+        from duck."{schema}"."{LINKED_MODEL}" as d
+        full outer join read_parquet('{folder}/*.parquet') as s
+            on d.record_key = s.record_key
+        """
+    ).fetchone()
+    con.close()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2]), float(row[3])
+
+
+def test_people_are_linked_on_sparkapi_as_on_duckdb(
+    tiny_project: TinyProject, spark_build: tuple[Path, dict[str, str]]
+) -> None:
+    """The Spark build scored the people on Splink's SparkAPI (its run record, and Splink's
+    own checkpoints of its predictions), and found every record's person as DuckDB did
+    (dim_person itself is among the marts compared row for row above)."""
+    warehouse, _ = spark_build
+    if _selection():
+        pytest.skip(f"{SELECT_ENV} narrows the build: the linkage may not be in it")
+    run = _linkage_run(warehouse)
+    assert run["backend"] == "SparkAPI" and run["mode"] == "full", run
+    only_one, differing, records, worst = _linked_differences(tiny_project.warehouse, warehouse)
+    print(f"\nlinked records: {records}, largest match_probability difference {worst:.3g}")
+    assert records > 0 and run["records"] == records, run
+    assert (only_one, differing) == (0, 0), (
+        f"{LINKED_MODEL}: {only_one} records only on one engine, {differing} of {records} "
+        f"differ (person, best link or a match probability beyond {PROBABILITY_TOLERANCE})"
+    )
+
+
 @dataclass(frozen=True)
 class SparkIncremental:
     """After the next day's extract: Spark's incremental run and DuckDB's full refresh."""
@@ -318,6 +406,11 @@ def test_spark_incremental_run_equals_a_full_refresh(
     )
     rebuilt = [m for m in staging if f"{m}: rebuilt in full" in log]
     assert not rebuilt, f"these staging models were rebuilt in full on Spark: {rebuilt}"
+    if LINKED_MODEL in ran:
+        # re-linked on SparkAPI: only the rows the new and changed records change
+        run = _linkage_run(warehouse)
+        assert run["mode"] == "incremental", run
+        assert int(str(run["rows_replaced"])) < int(str(run["records"])), run
     compared = dict(marts)
     compared.update({m: spark_incremental.incremental_models[m] for m in built_incremental})
     differences = _mart_differences(spark_incremental.duck_warehouse, warehouse, compared)

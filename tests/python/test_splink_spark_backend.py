@@ -1,8 +1,8 @@
 """Splink's own Spark backend runs here: its bundled similarity UDF jar loads in pyspark 4.
 
-The person linkage on Spark uses Splink's DuckDB backend on the driver (docs/spark.md). This
-test records whether the alternative, Splink's Spark backend (`SparkAPI`, string-similarity
-UDFs from the Scala jar inside the splink package), works with this machine's pyspark: the jar
+The person linkage on Spark scores on Splink's Spark backend (`SparkAPI`, string-similarity
+UDFs from the Scala jar inside the splink package: docs/spark.md). This test checks the
+backend itself with this machine's pyspark, on a model of its own: the jar
 for Spark 4 registers its UDFs, `jaro_winkler` gives the textbook value, and the same small
 model scores the same pairs with the same match weights on both backends. Skipped, saying why,
 without Java or pyspark (`make install-spark`). Cost: one local JVM, about a minute.

@@ -13,12 +13,13 @@ only new and changed records and the people they can merge or split, and replace
 rows that changes; the parameters are not learnt again (docs/linkage.md says how far that
 can drift from a full refresh, measured).
 
-Splink runs on its own in-memory DuckDB connection, fed with an Arrow copy of the records,
-so that its working tables never touch the warehouse; dbt writes the returned table. The same
-code runs on DuckDB and on Spark (link_model reads the records and returns the result in the
-engine's own form: an Arrow table, a Spark DataFrame), so both find the same people.
-It uses DUCKDB_THREADS threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT
-of memory (default 1500MB, spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond: at
+On DuckDB, Splink runs on its own in-memory DuckDB connection, fed with an Arrow copy of the
+records, so that its working tables never touch the warehouse; dbt writes the returned table.
+On Spark (link_model is handed Spark DataFrames) the records stay in Spark and Splink scores
+them on its Spark backend with the same parameters (src/derived_tables/linkage_spark.py), so
+both engines find the same people, incrementally too. On DuckDB it uses DUCKDB_THREADS
+threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT of memory (default
+1500MB, spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond: at
 scale 10 the linkage alone peaks at 2.4 GB instead of 3.8 GB with 4GB, docs/linkage.md).
 """
 
