@@ -58,25 +58,34 @@
 {#
     Every staging table's invocation properties in one metastore call
     (`show table extended`, whose `information` lists the table properties),
-    kept for this invocation's models only.
+    and those of int_person_records_unioned (its pre-hook,
+    record_person_records_watermark, keeps the same record), kept for this
+    invocation's models only. A full rebuild of int_person_records_unioned
+    drops the table and its record: its tests then read every row.
 #}
 {% macro spark__staging_invocation_watermarks() -%}
-    {%- set schema = staging_watermarks_relation().schema -%}
-    {%- if not adapter.check_schema_exists(target.get('database'), schema) -%}
-        {{ return([]) }}
+    {%- set listings = [
+        [staging_watermarks_relation().schema, '*']] -%}
+    {%- set person_records = graph.nodes.get(
+        'model.' ~ project_name ~ '.int_person_records_unioned') -%}
+    {%- if person_records -%}
+        {%- do listings.append([person_records.schema, person_records.alias]) -%}
     {%- endif -%}
     {%- set found = [] -%}
-    {%- set listing = run_query(
-        'show table extended in ' ~ schema ~ " like '*'") -%}
-    {%- for row in listing.rows -%}
-        {%- set invocation = modules.re.search(
-            '[\\[ ]derived\\.staging_invocation_id=([^,\\]]*)', row[3]) -%}
-        {%- if invocation and invocation.group(1) == invocation_id -%}
-            {%- set patched = modules.re.search(
-                '[\\[ ]derived\\.staging_patched_from=([^,\\]]*)', row[3]) -%}
-            {%- do found.append([
-                row[1], (patched.group(1) if patched else '') or none]) -%}
-        {%- endif -%}
+    {%- for schema, pattern in listings
+        if adapter.check_schema_exists(target.get('database'), schema) -%}
+        {%- set listing = run_query(
+            'show table extended in ' ~ schema ~ " like '" ~ pattern ~ "'") -%}
+        {%- for row in listing.rows -%}
+            {%- set invocation = modules.re.search(
+                '[\\[ ]derived\\.staging_invocation_id=([^,\\]]*)', row[3]) -%}
+            {%- if invocation and invocation.group(1) == invocation_id -%}
+                {%- set patched = modules.re.search(
+                    '[\\[ ]derived\\.staging_patched_from=([^,\\]]*)', row[3]) -%}
+                {%- do found.append([
+                    row[1], (patched.group(1) if patched else '') or none]) -%}
+            {%- endif -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(found) }}
 {%- endmacro %}
