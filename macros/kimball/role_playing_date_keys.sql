@@ -19,13 +19,9 @@
 
     Example (fct_custodial_episodes):
         {{ role_playing_date_keys(
-            'episodes_keyed',
-            rows='episodes_resolved',
-            alias='episodes',
-            date_keys={
-                'reception_date_key': 'reception_date',
-                'release_date_key': 'release_date',
-            },
+            'episodes_keyed', rows='episodes_resolved', alias='episodes',
+            date_keys={'reception_date_key': 'reception_date',
+                'release_date_key': 'release_date'},
             applies={'release_date_key': 'episodes.is_released'},
         ) }}
 #}
