@@ -56,27 +56,63 @@
 {%- endmacro %}
 
 {#
-    Every staging table's invocation properties in one metastore call
-    (`show table extended`, whose `information` lists the table properties),
-    kept for this invocation's models only.
+    The tables that keep an invocation record in their properties, as
+    [schema, `show table extended` pattern] pairs, one per schema: the
+    incremental staging models (incremental, reading one source) and
+    int_person_records_unioned (its pre-hook, record_person_records_watermark,
+    keeps the same record). Named one by one (`a|b|...`), not `*`: listing a
+    whole schema describes every table in it, and fails
+    (TABLE_OR_VIEW_NOT_FOUND) when another model thread drops and creates one
+    of the schema's table models at that moment.
+#}
+{% macro spark_recorded_tables() -%}
+    {%- set by_schema = {} -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model'
+        and node.config.materialized == 'incremental' -%}
+        {%- set sources = [] -%}
+        {%- for unique_id in node.depends_on.nodes
+            if unique_id.startswith('source.') -%}
+            {%- do sources.append(unique_id) -%}
+        {%- endfor -%}
+        {%- if sources | length == 1
+            or node.name == 'int_person_records_unioned' -%}
+            {%- if node.schema not in by_schema -%}
+                {%- do by_schema.update({node.schema: []}) -%}
+            {%- endif -%}
+            {%- do by_schema[node.schema].append(node.alias) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set listings = [] -%}
+    {%- for schema in by_schema | sort -%}
+        {%- do listings.append([schema, by_schema[schema] | sort | join('|')]) -%}
+    {%- endfor -%}
+    {{ return(listings) }}
+{%- endmacro %}
+
+{#
+    This invocation's records (spark_recorded_tables), read from the tables'
+    properties (`show table extended`, whose `information` lists them), one
+    metastore call per schema, kept for this invocation's models only. A
+    full rebuild of int_person_records_unioned drops the table and its
+    record: its tests then read every row.
 #}
 {% macro spark__staging_invocation_watermarks() -%}
-    {%- set schema = staging_watermarks_relation().schema -%}
-    {%- if not adapter.check_schema_exists(target.get('database'), schema) -%}
-        {{ return([]) }}
-    {%- endif -%}
     {%- set found = [] -%}
-    {%- set listing = run_query(
-        'show table extended in ' ~ schema ~ " like '*'") -%}
-    {%- for row in listing.rows -%}
-        {%- set invocation = modules.re.search(
-            '[\\[ ]derived\\.staging_invocation_id=([^,\\]]*)', row[3]) -%}
-        {%- if invocation and invocation.group(1) == invocation_id -%}
-            {%- set patched = modules.re.search(
-                '[\\[ ]derived\\.staging_patched_from=([^,\\]]*)', row[3]) -%}
-            {%- do found.append([
-                row[1], (patched.group(1) if patched else '') or none]) -%}
-        {%- endif -%}
+    {%- for schema, pattern in spark_recorded_tables()
+        if adapter.check_schema_exists(target.get('database'), schema) -%}
+        {%- set listing = run_query(
+            'show table extended in ' ~ schema ~ " like '" ~ pattern ~ "'") -%}
+        {%- for row in listing.rows -%}
+            {%- set invocation = modules.re.search(
+                '[\\[ ]derived\\.staging_invocation_id=([^,\\]]*)', row[3]) -%}
+            {%- if invocation and invocation.group(1) == invocation_id -%}
+                {%- set patched = modules.re.search(
+                    '[\\[ ]derived\\.staging_patched_from=([^,\\]]*)', row[3]) -%}
+                {%- do found.append([
+                    row[1], (patched.group(1) if patched else '') or none]) -%}
+            {%- endif -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(found) }}
 {%- endmacro %}

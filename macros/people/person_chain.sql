@@ -247,25 +247,25 @@ touched_persons as (
     staging model (record_staging_watermark, touched_rows.sql), the watermark
     its data tests may restrict to: on an incremental run the earliest of its
     per-system watermarks (every record it recomputes has a later
-    `extraction_date`), on a full build a null (every test of the invocation
-    then reads all rows). Nothing where the engine keeps no watermark table.
+    `extraction_date`), on a full build of an existing table a null (every
+    test of the invocation then reads all rows). The mark becomes the model's
+    staging_patched_from() for this run and is kept where the engine keeps
+    the staging models' records (staging_watermark_record_sql: a row of
+    `_staging_watermarks` on DuckDB, the table's properties on Spark).
 #}
 {% macro record_person_records_watermark() -%}
-    {%- set marks = staging_watermarks_relation() -%}
-    {%- if execute and model.resource_type == 'model'
-        and load_relation(this) is not none
-        and load_relation(marks) is not none -%}
+    {%- if execute and model is mapping and model.resource_type == 'model'
+        and load_relation(this) is not none -%}
+        {%- set mark = none -%}
         {%- if is_incremental() -%}
             {%- set mark = run_query(
                 'select cast(min(watermark) as ' ~ dbt.type_string() ~ ') from'
                 ~ ' (select max(extraction_date) as watermark from ' ~ this
-                ~ ' group by system) as systems').rows[0][0] -%}
-            {%- set mark_sql = "'" ~ mark ~ "'" if mark else 'null' -%}
-        {%- else -%}
-            {%- set mark_sql = 'null' -%}
+                ~ ' group by system) as systems').rows[0][0] or none -%}
         {%- endif -%}
-        insert into {{ marks }}
-        values ('{{ this.identifier }}', '{{ invocation_id }}', {{ mark_sql }})
+        {#- the cache staging_patched_from() reads -#}
+        {%- do model.update({'_derived_staging_patched_from': [mark]}) -%}
+        {{ staging_watermark_record_sql() }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -34,16 +34,61 @@ OLD_BAD_CODE = "OLD_BAD_REASON"
 NEW_BAD_CODE = "NEW_BAD_REASON"
 
 
-def _accepted_values(run: DbtRun) -> dict[str, object]:
-    """The run's result of the model's accepted_values test on termination_reason_code."""
+def _test_result(run: DbtRun, test_name: str) -> dict[str, object]:
+    """The run's one result of the data test whose name starts with `test_name` (dbt may
+    shorten a long test name and append a hash)."""
     assert run.run_results is not None, run.result.describe()
     found = [
         row
         for row in run.run_results["results"]
-        if row["unique_id"].split(".")[2].startswith(TEST_PREFIX)
+        if row["unique_id"].split(".")[2].startswith(test_name)
     ]
     assert len(found) == 1, (sorted(r["unique_id"] for r in run.run_results["results"]), run)
     return found[0]
+
+
+def _next_day_partition(work: TinyProject, table: Path) -> tuple[TinyProject, dt.date, Path]:
+    """The day after the latest extraction date of the curated `table`, its new (empty)
+    partition folder, and the project with that day as its as-of date."""
+    latest = max(table.glob("extraction_date=*"))
+    next_day = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
+    partition = table / f"extraction_date={next_day}"
+    partition.mkdir()
+    return (
+        replace(work, env={**work.env, "DERIVED_AS_OF": next_day.isoformat()}),
+        next_day,
+        partition,
+    )
+
+
+def _redeliver(table: Path, partition: Path, next_day: dt.date, where: str, replaced: str) -> None:
+    """Write the latest delivered version of the `where` row of the curated `table` into
+    `partition`, extracted on `next_day` at 06:00, with its `replaced` column(s) (a DuckDB
+    `replace` list)."""
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace ({replaced},"
+            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
+            f" from read_parquet('{table}/extraction_date=*/*.parquet',"
+            f" hive_partitioning = false) where {where}"
+            " order by _extracted_at desc limit 1)"
+            f" to '{partition / 'part-0.parquet'}' (format parquet)"
+        )
+
+
+def _assert_new_row_then_both(
+    built: DbtRun, tested: DbtRun, test_name: str, restriction: str
+) -> None:
+    """The incremental build's test, restricted (`restriction` in its SQL), fails on the new
+    bad row only; a plain `dbt test` afterwards reads every row and fails on both."""
+    restricted = _test_result(built, test_name)
+    assert restricted["status"] == "fail", restricted
+    assert restricted["failures"] == 1, restricted  # the new bad row only
+    assert restriction in str(restricted.get("compiled_code")), restricted
+    everything = _test_result(tested, test_name)
+    assert everything["status"] == "fail", everything
+    assert everything["failures"] == 2, everything  # the new bad row and the old one
+    assert restriction not in str(everything.get("compiled_code")), everything
 
 
 @pytest.mark.slow
@@ -52,9 +97,7 @@ def test_incremental_run_tests_only_the_touched_keys(
 ) -> None:
     work = tiny_project.copy_to(tmp_path / "work")
     terminations = work.data_dir / "delius" / "terminations"
-    latest = max(terminations.glob("extraction_date=*"))
-    next_day = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
-    work = replace(work, env={**work.env, "DERIVED_AS_OF": next_day.isoformat()})
+    work, next_day, new_partition = _next_day_partition(work, terminations)
 
     with duckdb.connect(str(work.warehouse)) as con:
         (redelivered, _), (old_bad, _) = con.execute(
@@ -65,49 +108,25 @@ def test_incremental_run_tests_only_the_touched_keys(
             f"update staging.{MODEL} set termination_reason_code = ? where termination_id = ?",
             [OLD_BAD_CODE, old_bad],
         )
-    new_partition = terminations / f"extraction_date={next_day}"
-    new_partition.mkdir()
-    with duckdb.connect() as con:
-        con.execute(
-            f"copy (select * replace ('{NEW_BAD_CODE}' as termination_reason_code,"
-            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
-            f" from read_parquet('{terminations}/extraction_date=*/*.parquet',"
-            " hive_partitioning = false)"
-            f" where termination_id = '{redelivered}' limit 1)"
-            f" to '{new_partition / 'part-0.parquet'}' (format parquet)"
-        )
+    _redeliver(
+        terminations,
+        new_partition,
+        next_day,
+        where=f"termination_id = '{redelivered}'",
+        replaced=f"'{NEW_BAD_CODE}' as termination_reason_code",
+    )
 
     selection = ("--select", MODEL, "--exclude", "resource_type:unit_test")
     now = ("--vars", generic_tests_vars(next_day.isoformat()))
     built = work.dbt("build", *selection, *now)
     assert not built.result.ok, built.result.describe()
     assert "rebuilt in full" not in built.result.output, built.result.describe()
-    restricted = _accepted_values(built)
-    assert restricted["status"] == "fail", restricted
-    assert restricted["failures"] == 1, restricted  # the new code only
-    assert "extraction_date > cast(" in str(restricted.get("compiled_code")), restricted
-
     tested = work.dbt("test", *selection, *now)
-    everything = _accepted_values(tested)
-    assert everything["status"] == "fail", everything
-    assert everything["failures"] == 2, everything  # the new code and the old one
-    assert "extraction_date > cast(" not in str(everything.get("compiled_code")), everything
+    _assert_new_row_then_both(built, tested, TEST_PREFIX, "extraction_date > cast(")
 
 
 FACT = "fct_court_hearings"
 FACT_TEST_PREFIX = "not_null_fct_court_hearings_is_effective"
-
-
-def _fact_not_null(run: DbtRun) -> dict[str, object]:
-    """The run's result of the fact's not_null test on is_effective."""
-    assert run.run_results is not None, run.result.describe()
-    found = [
-        row
-        for row in run.run_results["results"]
-        if row["unique_id"].split(".")[2] == FACT_TEST_PREFIX
-    ]
-    assert len(found) == 1, (sorted(r["unique_id"] for r in run.run_results["results"]), run)
-    return found[0]
 
 
 @pytest.mark.slow
@@ -125,9 +144,7 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
     """
     work = tiny_project.copy_to(tmp_path / "work")
     hearings = work.data_dir / "common_platform" / "hearings"
-    latest = max(hearings.glob("extraction_date=*"))
-    next_day = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
-    work = replace(work, env={**work.env, "DERIVED_AS_OF": next_day.isoformat()})
+    work, next_day, new_partition = _next_day_partition(work, hearings)
 
     with duckdb.connect(str(work.warehouse)) as con:
         (redelivered,), (old_bad,) = con.execute(
@@ -135,18 +152,13 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
             " order by hearing_id limit 2"
         ).fetchall()
         con.execute(f"update courts.{FACT} set is_effective = null where hearing_id = ?", [old_bad])
-    new_partition = hearings / f"extraction_date={next_day}"
-    new_partition.mkdir()
-    with duckdb.connect() as con:
-        con.execute(
-            "copy (select * replace (cast(null as varchar) as hearing_status_code,"
-            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
-            f" from read_parquet('{hearings}/extraction_date=*/*.parquet',"
-            " hive_partitioning = false)"
-            f" where hearing_id = '{redelivered}'"
-            " order by _extracted_at desc limit 1)"
-            f" to '{new_partition / 'part-0.parquet'}' (format parquet)"
-        )
+    _redeliver(
+        hearings,
+        new_partition,
+        next_day,
+        where=f"hearing_id = '{redelivered}'",
+        replaced="cast(null as varchar) as hearing_status_code",
+    )
 
     now = ("--vars", generic_tests_vars(next_day.isoformat()))
     upstream = work.dbt(
@@ -156,13 +168,5 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
     selection = ("--select", FACT, "--exclude", "resource_type:unit_test")
     built = work.dbt("build", *selection, *now)
     assert not built.result.ok, built.result.describe()
-    restricted = _fact_not_null(built)
-    assert restricted["status"] == "fail", restricted
-    assert restricted["failures"] == 1, restricted  # the new row only
-    assert "_touched_keys" in str(restricted.get("compiled_code")), restricted
-
     tested = work.dbt("test", *selection, *now)
-    everything = _fact_not_null(tested)
-    assert everything["status"] == "fail", everything
-    assert everything["failures"] == 2, everything  # the new row and the old one
-    assert "_touched_keys" not in str(everything.get("compiled_code")), everything
+    _assert_new_row_then_both(built, tested, FACT_TEST_PREFIX, "_touched_keys")

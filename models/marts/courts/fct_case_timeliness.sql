@@ -117,61 +117,24 @@ cases_resolved as (
     ],
 ) }}
 
-cases_keyed as (
-
-    select
-        cases.case_id,
-        {{ dimension_key(
-            'offence_dates.date_key', 'cases.offence_date'
-        ) }} as offence_date_key,
-        {{ dimension_key(
-            'charge_dates.date_key', 'cases.charge_date'
-        ) }} as charge_date_key,
-        {{ dimension_key(
-            'first_hearing_dates.date_key',
-            'cases.first_hearing_date',
-            applies='cases.first_hearing_date is not null'
-            ~ ' or (cases.is_completed and not cases.is_discontinued)',
-        ) }} as first_hearing_date_key,
-        {{ dimension_key(
-            'completion_dates.date_key',
-            'cases.completion_date',
-            applies='cases.completion_date is not null or cases.is_completed',
-        ) }} as completion_date_key,
-        cases.person_key,
-        cases.offence_key,
-        cases.court_key,
-        cases.region_key,
-        cases.case_status_code,
-        cases.principal_offence_sequence,
-        cases.number_of_offences,
-        cases.number_of_hearings,
-        cases.number_of_effective_hearings,
-        cases.number_of_adjourned_hearings,
-        cases.number_of_vacated_hearings,
-        cases.days_offence_to_charge,
-        cases.days_charge_to_first_hearing,
-        cases.days_first_hearing_to_completion,
-        cases.days_offence_to_completion,
-        cases.days_charge_to_completion,
-        cases.is_completed,
-        cases.is_discontinued,
-        cases.is_case_deleted,
-        cases.offence_date,
-        cases.charge_date,
-        cases.first_hearing_date,
-        cases.completion_date
-    from cases_resolved_to_load as cases
-    left join dates as offence_dates
-        on cases.offence_date = offence_dates.date_day
-    left join dates as charge_dates
-        on cases.charge_date = charge_dates.date_day
-    left join dates as first_hearing_dates
-        on cases.first_hearing_date = first_hearing_dates.date_day
-    left join dates as completion_dates
-        on cases.completion_date = completion_dates.date_day
-
-),
+-- cases_keyed: the cases loaded, with their milestone date keys
+{{ role_playing_date_keys(
+    'cases_keyed',
+    rows='cases_resolved_to_load',
+    alias='cases',
+    date_keys={
+        'offence_date_key': 'offence_date',
+        'charge_date_key': 'charge_date',
+        'first_hearing_date_key': 'first_hearing_date',
+        'completion_date_key': 'completion_date',
+    },
+    applies={
+        'first_hearing_date_key': 'cases.first_hearing_date is not null'
+        ~ ' or (cases.is_completed and not cases.is_discontinued)',
+        'completion_date_key': 'cases.completion_date is not null'
+        ~ ' or cases.is_completed',
+    },
+) }}
 
 final as (
 

@@ -116,69 +116,28 @@ applications_resolved as (
     ],
 ) }}
 
-applications_keyed as (
-
-    select
-        applications.lpa_id,
-        {{ dimension_key(
-            'received_dates.date_key', 'applications.received_date'
-        ) }} as received_date_key,
-        {{ dimension_key(
-            'registered_dates.date_key',
-            'applications.registered_date',
-            applies='applications.registered_date is not null'
-            ~ ' or applications.is_registered',
-        ) }} as registered_date_key,
-        {{ dimension_key(
-            'rejected_dates.date_key',
-            'applications.rejected_date',
-            applies='applications.rejected_date is not null'
-            ~ ' or applications.is_rejected',
-        ) }} as rejected_date_key,
-        {{ dimension_key(
-            'withdrawn_dates.date_key',
-            'applications.withdrawn_date',
-            applies='applications.withdrawn_date is not null'
-            ~ ' or applications.is_withdrawn',
-        ) }} as withdrawn_date_key,
-        {{ dimension_key(
-            'outcome_dates.date_key',
-            'applications.outcome_date',
-            applies='not applications.is_pending',
-        ) }} as outcome_date_key,
-        applications.donor_key,
-        applications.region_key,
-        applications.lpa_attributes_key,
-        applications.status_code,
-        applications.donor_age_at_receipt,
-        applications.number_of_attorneys,
-        applications.number_of_primary_attorneys,
-        applications.number_of_replacement_attorneys,
-        applications.days_received_to_registered,
-        applications.days_received_to_outcome,
-        applications.is_registered,
-        applications.is_rejected,
-        applications.is_withdrawn,
-        applications.is_pending,
-        applications.is_deleted,
-        applications.received_date,
-        applications.registered_date,
-        applications.rejected_date,
-        applications.withdrawn_date,
-        applications.outcome_date
-    from applications_resolved_to_load as applications
-    left join dates as received_dates
-        on applications.received_date = received_dates.date_day
-    left join dates as registered_dates
-        on applications.registered_date = registered_dates.date_day
-    left join dates as rejected_dates
-        on applications.rejected_date = rejected_dates.date_day
-    left join dates as withdrawn_dates
-        on applications.withdrawn_date = withdrawn_dates.date_day
-    left join dates as outcome_dates
-        on applications.outcome_date = outcome_dates.date_day
-
-),
+-- applications_keyed: the applications loaded, with their milestone date keys
+{{ role_playing_date_keys(
+    'applications_keyed',
+    rows='applications_resolved_to_load',
+    alias='applications',
+    date_keys={
+        'received_date_key': 'received_date',
+        'registered_date_key': 'registered_date',
+        'rejected_date_key': 'rejected_date',
+        'withdrawn_date_key': 'withdrawn_date',
+        'outcome_date_key': 'outcome_date',
+    },
+    applies={
+        'registered_date_key': 'applications.registered_date is not null'
+        ~ ' or applications.is_registered',
+        'rejected_date_key': 'applications.rejected_date is not null'
+        ~ ' or applications.is_rejected',
+        'withdrawn_date_key': 'applications.withdrawn_date is not null'
+        ~ ' or applications.is_withdrawn',
+        'outcome_date_key': 'not applications.is_pending',
+    },
+) }}
 
 final as (
 

@@ -64,20 +64,13 @@ dates as (
 
 ),
 
-episodes_keyed as (
+-- the keys of the other dimensions and the days in custody
+episodes_resolved as (
 
     select
-        episodes.booking_id,
+        episodes.*,
         {{ dimension_key('persons.person_key', 'episodes.prison_number') }}
             as person_key,
-        {{ dimension_key(
-            'reception_dates.date_key', 'episodes.reception_date'
-        ) }} as reception_date_key,
-        {{ dimension_key(
-            'release_dates.date_key',
-            'episodes.release_date',
-            applies='episodes.is_released',
-        ) }} as release_date_key,
         {{ dimension_key(
             'first_establishments.establishment_key',
             'episodes.first_establishment_code',
@@ -97,19 +90,11 @@ episodes_keyed as (
             'episodes.release_reason_code',
             applies='episodes.is_released',
         ) }} as release_reason_key,
-        episodes.sentence_type_code,
-        episodes.sentence_length_days,
         {{ dbt.datediff(
             'episodes.reception_date',
             'coalesce(episodes.release_date, episodes.as_of_date)',
             'day',
-        ) }} as days_in_custody,
-        episodes.transfer_count,
-        episodes.is_remand_only,
-        episodes.is_released,
-        episodes.reception_date,
-        episodes.release_date,
-        episodes.conditional_release_date
+        ) }} as days_in_custody
     from episodes
     left join person_records
         on episodes.prison_number = person_records.record_id
@@ -117,10 +102,6 @@ episodes_keyed as (
         on
             person_records.pseudonymised_person_id = persons.person_id
             and {{ scd2_valid_at('persons', 'episodes.reception_date') }}
-    left join dates as reception_dates
-        on episodes.reception_date = reception_dates.date_day
-    left join dates as release_dates
-        on episodes.release_date = release_dates.date_day
     -- the reception establishment as it was on the reception date
     left join establishment_versions as first_establishments
         on
@@ -145,6 +126,18 @@ episodes_keyed as (
             = movement_reasons.movement_reason_code
 
 ),
+
+-- episodes_keyed: the episodes with their milestone date keys
+{{ role_playing_date_keys(
+    'episodes_keyed',
+    rows='episodes_resolved',
+    alias='episodes',
+    date_keys={
+        'reception_date_key': 'reception_date',
+        'release_date_key': 'release_date',
+    },
+    applies={'release_date_key': 'episodes.is_released'},
+) }}
 
 final as (
 

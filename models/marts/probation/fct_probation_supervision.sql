@@ -71,22 +71,14 @@ dates as (
 
 ),
 
-orders_keyed as (
+-- the keys of the other dimensions: the person in the version valid on the
+-- start date, the release establishment (licences) likewise
+orders_resolved as (
 
     select
-        orders.event_id,
+        orders.*,
         {{ dimension_key('persons.person_key', 'orders.crn') }}
             as person_key,
-        {{ dimension_key('start_dates.date_key', 'orders.order_start_date') }}
-            as start_date_key,
-        {{ dimension_key(
-            'expected_end_dates.date_key', 'orders.expected_end_date'
-        ) }} as expected_end_date_key,
-        {{ dimension_key(
-            'termination_dates.date_key',
-            'orders.termination_date',
-            applies='orders.is_terminated',
-        ) }} as termination_date_key,
         {{ dimension_key('offences.offence_key', 'orders.offence_code') }}
             as offence_key,
         {{ dimension_key(
@@ -106,36 +98,12 @@ orders_keyed as (
             'establishment_versions.establishment_key',
             'orders.release_establishment_code',
             applies="orders.order_type_code in ('LIC', 'PSS')",
-        ) }} as release_establishment_key,
-        orders.termination_reason_code,
-        orders.order_length_days as planned_length_days,
-        orders.actual_days_supervised,
-        orders.requirement_count,
-        orders.upw_hours,
-        orders.rar_days,
-        orders.curfew_months,
-        orders.is_terminated,
-        orders.is_successful_completion,
-        orders.has_upw,
-        orders.has_rar,
-        orders.has_curfew,
-        orders.has_drug_rehab,
-        orders.has_alcohol_treatment,
-        orders.has_mental_health,
-        orders.order_start_date,
-        orders.expected_end_date,
-        orders.termination_date
+        ) }} as release_establishment_key
     from orders
     left join persons
         on
             orders.pseudonymised_person_id = persons.person_id
             and {{ scd2_valid_at('persons', 'orders.order_start_date') }}
-    left join dates as start_dates
-        on orders.order_start_date = start_dates.date_day
-    left join dates as expected_end_dates
-        on orders.expected_end_date = expected_end_dates.date_day
-    left join dates as termination_dates
-        on orders.termination_date = termination_dates.date_day
     left join offences
         on orders.offence_code = offences.offence_code
     left join order_types
@@ -153,6 +121,19 @@ orders_keyed as (
             ) }}
 
 ),
+
+-- orders_keyed: the orders with their milestone date keys
+{{ role_playing_date_keys(
+    'orders_keyed',
+    rows='orders_resolved',
+    alias='orders',
+    date_keys={
+        'start_date_key': 'order_start_date',
+        'expected_end_date_key': 'expected_end_date',
+        'termination_date_key': 'termination_date',
+    },
+    applies={'termination_date_key': 'orders.is_terminated'},
+) }}
 
 final as (
 
@@ -174,7 +155,7 @@ final as (
             as release_establishment_key,
         cast(termination_reason_code as {{ string_type }})
             as termination_reason_code,
-        cast(planned_length_days as {{ int_type }}) as planned_length_days,
+        cast(order_length_days as {{ int_type }}) as planned_length_days,
         cast(actual_days_supervised as {{ int_type }})
             as actual_days_supervised,
         requirement_count,
