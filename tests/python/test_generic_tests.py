@@ -31,7 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_PROJECT = REPO_ROOT / "tests" / "fixtures" / "generic_tests" / "project"
 CASES_FILE = FIXTURE_PROJECT / "seeds" / "_cases.yml.tmpl"
 GENERIC_TESTS_DIR = REPO_ROOT / "tests" / "generic"
-DOCS_FILE = GENERIC_TESTS_DIR / "_generic_tests.yml"
 MACROS_DIR = REPO_ROOT / "macros"
 TEMPLATE_SUFFIX = ".tmpl"
 DUCKDB_FILE = "generic_tests_fixture.duckdb"
@@ -118,9 +117,14 @@ def fixture_cases() -> list[Case]:
 
 
 def documented_tests() -> dict[str, dict[str, Any]]:
-    """Name (without the `test_` prefix) -> its entry in tests/generic/_generic_tests.yml."""
-    entries = yaml.safe_load(DOCS_FILE.read_text())["macros"]
-    return {entry["name"].removeprefix("test_"): entry for entry in entries}
+    """Name (without the `test_` prefix) -> its entry in its own YAML beside it,
+    tests/generic/<name>.yml (which must document that test and no other)."""
+    documented = {}
+    for path in sorted(GENERIC_TESTS_DIR.glob("*.yml")):
+        entries = yaml.safe_load(path.read_text())["macros"]
+        assert [entry["name"] for entry in entries] == [f"test_{path.stem}"], path
+        documented[path.stem] = entries[0]
+    return documented
 
 
 SIGNATURES = generic_test_signatures()
@@ -228,7 +232,7 @@ def test_generic_test_is_proved_both_ways(generic_test: str) -> None:
 def test_generic_test_is_documented(generic_test: str) -> None:
     """Documented with every argument and a YAML example that uses `arguments:`."""
     entry = documented_tests().get(generic_test)
-    assert entry is not None, f"test_{generic_test} missing from {DOCS_FILE.name}"
+    assert entry is not None, f"test_{generic_test} missing: no tests/generic/{generic_test}.yml"
     assert entry.get("description", "").strip(), f"{generic_test} has no description"
     documented = [argument["name"] for argument in entry.get("arguments", [])]
     assert documented == SIGNATURES[generic_test], (
@@ -255,7 +259,8 @@ def test_dbt_attaches_the_documentation(fixture_build: BuildResult) -> None:
     undocumented = []
     for generic_test in SIGNATURES:
         macro = macros[f"macro.derived_tables.test_{generic_test}"]
-        if not macro["description"] or not (macro["patch_path"] or "").endswith(DOCS_FILE.name):
+        beside = f"{generic_test}.yml"
+        if not macro["description"] or not (macro["patch_path"] or "").endswith(beside):
             undocumented.append(generic_test)
     assert not undocumented, f"docs not attached by dbt: {undocumented}"
 
