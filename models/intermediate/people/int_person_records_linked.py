@@ -18,8 +18,10 @@ so that its working tables never touch the warehouse; dbt writes the returned ta
 code runs on DuckDB and on Spark (link_model reads the records and returns the result in the
 engine's own form: an Arrow table, a Spark DataFrame), so both find the same people.
 It uses DUCKDB_THREADS threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT
-of memory (default 1500MB, spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond: at
-scale 10 the linkage alone peaks at 2.4 GB instead of 3.8 GB with 4GB, docs/linkage.md).
+of memory (default a third of DERIVED_MEMORY_BUDGET_MB, 1000MB, the rest being dbt's DuckDB:
+derived_tables.memory), spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond (at
+scale 10 the linkage alone peaks at 2.4 GB with 1500MB instead of 3.8 GB with 4GB,
+docs/linkage.md).
 """
 
 import os
@@ -34,6 +36,7 @@ def model(dbt, session):
     )
 
     from derived_tables.linkage_incremental import link_model
+    from derived_tables.memory import linkage_memory_limit
 
     return link_model(
         dbt.ref("int_person_records_unioned"),
@@ -41,7 +44,7 @@ def model(dbt, session):
         parameters=dbt.ref("int_person_linkage_parameters"),
         previous=session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
-        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "1500MB"),
+        memory_limit=linkage_memory_limit(os.environ),
         # its own folder under the build's: two DuckDB instances must not share one
         temp_directory=os.path.join(
             os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"
