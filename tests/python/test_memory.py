@@ -30,10 +30,10 @@ def _dev_memory_limit(environ: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("environ", "dbt_limit", "linkage_limit"),
     [
-        ({}, "2000MB", "1000MB"),
-        ({"DERIVED_MEMORY_BUDGET_MB": "4500"}, "3000MB", "1500MB"),
-        ({"DERIVED_MEMORY_BUDGET_MB": "1000"}, "666MB", "334MB"),
-        ({"DUCKDB_MEMORY_LIMIT": "3GB"}, "3GB", "1000MB"),
+        ({}, "2000MB", "1500MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "7000"}, "4000MB", "3000MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "1000"}, "571MB", "429MB"),
+        ({"DUCKDB_MEMORY_LIMIT": "3GB"}, "3GB", "1500MB"),
         ({"DERIVED_LINKAGE_MEMORY_LIMIT": "2GB"}, "2000MB", "2GB"),
     ],
 )
