@@ -56,18 +56,34 @@
 {%- endmacro %}
 
 {#
-    Every staging table's invocation properties in one metastore call
-    (`show table extended`, whose `information` lists the table properties),
-    kept for this invocation's models only.
+    The invocation properties of the incremental staging tables in one
+    metastore call (`show table extended`, whose `information` lists the
+    table properties), kept for this invocation's models only. The listing
+    names the incremental models of the staging schema (`like 'a|b|...'`),
+    not `*`: the other staging tables (current-state tables) are dropped and
+    created again by the model threads while this runs, and Spark fails the
+    whole listing (TABLE_OR_VIEW_NOT_FOUND) when a table it listed is gone
+    before it reads its properties.
 #}
 {% macro spark__staging_invocation_watermarks() -%}
     {%- set schema = staging_watermarks_relation().schema -%}
     {%- if not adapter.check_schema_exists(target.get('database'), schema) -%}
         {{ return([]) }}
     {%- endif -%}
+    {%- set names = [] -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model'
+        and node.config.materialized == 'incremental'
+        and node.schema == schema -%}
+        {%- do names.append(node.alias) -%}
+    {%- endfor -%}
+    {%- if not names -%}
+        {{ return([]) }}
+    {%- endif -%}
     {%- set found = [] -%}
     {%- set listing = run_query(
-        'show table extended in ' ~ schema ~ " like '*'") -%}
+        'show table extended in ' ~ schema ~ " like '"
+        ~ names | sort | join('|') ~ "'") -%}
     {%- for row in listing.rows -%}
         {%- set invocation = modules.re.search(
             '[\\[ ]derived\\.staging_invocation_id=([^,\\]]*)', row[3]) -%}
