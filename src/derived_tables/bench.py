@@ -188,7 +188,7 @@ def measure(
     peak_at = (
         None
         if sampler.peak_at is None
-        else dt.datetime.fromtimestamp(sampler.peak_at, dt.timezone.utc).isoformat()
+        else dt.datetime.fromtimestamp(sampler.peak_at, dt.UTC).isoformat()
     )
     return Measurement(
         step=step.name,

@@ -428,8 +428,8 @@ def test_nodes_running_at_the_peak_are_those_whose_timing_spans_it() -> None:
 
 def test_measure_records_when_the_tree_peaked(tmp_path: Path) -> None:
     step = Step("alloc", _allocating(200))
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     m = bench.measure(step, {}, tmp_path, tmp_path / "logs" / "alloc.log", sample_seconds=0.05)
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
     assert m.peak_tree_at is not None
     assert before <= dt.datetime.fromisoformat(m.peak_tree_at) <= after

@@ -389,16 +389,9 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
     assert expected <= restricted, (
         f"tests not restricted to the touched rows on Spark: {sorted(expected - restricted)}"
     )
-    duplicates = {
-        uid
-        for uid in tests
-        if uid.split(".")[2].startswith(
-            tuple(
-                f"source_{name}_delius_terminations"
-                for name in ("no_conflicting_duplicates", "no_exact_duplicates", "no_redelivered_rows")
-            )
-        )
-    }
+    kinds = ("no_conflicting_duplicates", "no_exact_duplicates", "no_redelivered_rows")
+    prefixes = tuple(f"source_{kind}_delius_terminations" for kind in kinds)
+    duplicates = {uid for uid in tests if uid.split(".")[2].startswith(prefixes)}
     assert len(duplicates) == 3, sorted(tests)
     unrestricted = {uid for uid in duplicates if "extraction_date > cast('" not in tests[uid]}
     assert not unrestricted, f"source tests comparing every partition on Spark: {unrestricted}"
