@@ -3,9 +3,9 @@
 A DuckDB build runs two DuckDB engines in one process: dbt's connection to the warehouse (the
 profile's ``memory_limit``) and, while the person linkage models run, Splink's own in-memory
 connection (``derived_tables.linkage``). Their limits add up, so they are chosen together from
-one setting, ``DERIVED_MEMORY_BUDGET_MB`` (default 3500): four sevenths for dbt's DuckDB (2000MB),
-three sevenths for the linkage (1500MB: at scale 10 the full linkage fails with 1000MB, its
-final result cannot spill). Either can still be set on its own (``DUCKDB_MEMORY_LIMIT``,
+one setting, ``DERIVED_MEMORY_BUDGET_MB`` (default 3250): 1500MB for the linkage (at most half
+the budget: at scale 10 the full linkage fails with 1000MB, its final result cannot spill), the
+rest for dbt's DuckDB (1750MB). Either can still be set on its own (``DUCKDB_MEMORY_LIMIT``,
 ``DERIVED_LINKAGE_MEMORY_LIMIT``, DuckDB size strings such as ``2GB``), which wins over the
 budget.
 
@@ -21,13 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 BUDGET_ENV = "DERIVED_MEMORY_BUDGET_MB"
-DEFAULT_BUDGET_MB = 3500
+DEFAULT_BUDGET_MB = 3250
+LINKAGE_SHARE_MB = 1500
 DBT_LIMIT_ENV = "DUCKDB_MEMORY_LIMIT"
 LINKAGE_LIMIT_ENV = "DERIVED_LINKAGE_MEMORY_LIMIT"
 
 
 def budget_mb(environ: Mapping[str, str]) -> int:
-    """The build's memory budget in MB (``DERIVED_MEMORY_BUDGET_MB``, default 3500)."""
+    """The build's memory budget in MB (``DERIVED_MEMORY_BUDGET_MB``, default 3250)."""
     raw = environ.get(BUDGET_ENV) or str(DEFAULT_BUDGET_MB)
     try:
         budget = int(raw)
@@ -39,8 +40,13 @@ def budget_mb(environ: Mapping[str, str]) -> int:
 
 
 def dbt_memory_mb(environ: Mapping[str, str]) -> int:
-    """dbt's DuckDB share of the budget: four sevenths (rounded down)."""
-    return budget_mb(environ) * 4 // 7
+    """dbt's DuckDB share of the budget: what the linkage's share leaves."""
+    return budget_mb(environ) - linkage_memory_mb(environ)
+
+
+def linkage_memory_mb(environ: Mapping[str, str]) -> int:
+    """The linkage's share of the budget: 1500MB, at most half the budget."""
+    return min(LINKAGE_SHARE_MB, budget_mb(environ) // 2)
 
 
 def dbt_memory_limit(environ: Mapping[str, str]) -> str:
@@ -50,4 +56,4 @@ def dbt_memory_limit(environ: Mapping[str, str]) -> str:
 
 def linkage_memory_limit(environ: Mapping[str, str]) -> str:
     """The ``memory_limit`` of the person linkage's own DuckDB: the rest of the budget."""
-    return environ.get(LINKAGE_LIMIT_ENV) or (f"{budget_mb(environ) - dbt_memory_mb(environ)}MB")
+    return environ.get(LINKAGE_LIMIT_ENV) or f"{linkage_memory_mb(environ)}MB"

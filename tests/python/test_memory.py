@@ -30,11 +30,11 @@ def _dev_memory_limit(environ: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("environ", "dbt_limit", "linkage_limit"),
     [
-        ({}, "2000MB", "1500MB"),
-        ({"DERIVED_MEMORY_BUDGET_MB": "7000"}, "4000MB", "3000MB"),
-        ({"DERIVED_MEMORY_BUDGET_MB": "1000"}, "571MB", "429MB"),
+        ({}, "1750MB", "1500MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "7000"}, "5500MB", "1500MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "1001"}, "501MB", "500MB"),
         ({"DUCKDB_MEMORY_LIMIT": "3GB"}, "3GB", "1500MB"),
-        ({"DERIVED_LINKAGE_MEMORY_LIMIT": "2GB"}, "2000MB", "2GB"),
+        ({"DERIVED_LINKAGE_MEMORY_LIMIT": "2GB"}, "1750MB", "2GB"),
     ],
 )
 def test_one_budget_splits_the_same_in_the_profile_and_in_python(

@@ -18,7 +18,7 @@ so that its working tables never touch the warehouse; dbt writes the returned ta
 code runs on DuckDB and on Spark (link_model reads the records and returns the result in the
 engine's own form: an Arrow table, a Spark DataFrame), so both find the same people.
 It uses DUCKDB_THREADS threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT
-of memory (default three sevenths of DERIVED_MEMORY_BUDGET_MB, 1500MB, the rest being dbt's DuckDB:
+of memory (default 1500MB of DERIVED_MEMORY_BUDGET_MB, the rest being dbt's DuckDB:
 derived_tables.memory), spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond (at
 scale 10 the linkage alone peaks at 2.4 GB with 1500MB instead of 3.8 GB with 4GB,
 docs/linkage.md).
