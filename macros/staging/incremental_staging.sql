@@ -92,11 +92,28 @@
     {%- if node is none or load_relation(this) is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set natural_key = config.get('unique_key') -%}
-    {%- set source_relation = source(node.source_name, node.name) -%}
-    {%- set recorded_rows = staging_recorded_rows_sql() -%}
+    {{ return(staging_patch_state(this, config.get('unique_key'), node).reason) }}
+{%- endmacro %}
+
+{#
+    Whether the stored table `relation` of an incremental staging model
+    (natural key `natural_key`, reading the source `source_node`, a
+    `graph.sources` node) can be patched by key: a dict of `reason` (why it
+    must be rebuilt in full, see the header of this file, or an empty
+    string) and `watermark` (the latest extraction date it holds, a string,
+    or none when it is empty). One probe query. Used by the model itself (staging_full_rebuild_reason) and by the
+    source tests (source_checked_through, touched_rows.sql), which take the
+    watermark of a table that can be patched as the partitions an earlier
+    build checked.
+#}
+{% macro staging_patch_state(relation, natural_key, source_node) -%}
+    {%- set source_relation = source(
+        source_node.source_name, source_node.name) -%}
+    {%- set recorded_rows = staging_recorded_rows_sql(relation) -%}
     {%- if recorded_rows is none -%}
-        {{ return('no record of the source rows it was built from') }}
+        {{ return({
+            'reason': 'no record of the source rows it was built from',
+            'watermark': none}) }}
     {%- endif -%}
     {%- set probe -%}
         with
@@ -109,12 +126,12 @@
             select distinct extraction_date
             from partitions
             where
-                source_system = '{{ node.schema }}'
-                and source_table = '{{ node.identifier }}'
+                source_system = '{{ source_node.schema }}'
+                and source_table = '{{ source_node.identifier }}'
         ),
 
         stored_dates as (
-            select distinct extraction_date from {{ this }}
+            select distinct extraction_date from {{ relation }}
         ),
 
         watermark as (
@@ -145,29 +162,32 @@
                     delivered.extraction_date
                     <= (select extraction_date from watermark)
             ) as source_rows,
-            {{ recorded_rows }} as recorded_rows
+            {{ recorded_rows }} as recorded_rows,
+            (
+                select cast(extraction_date as {{ dbt.type_string() }})
+                from watermark
+            ) as watermark
     {%- endset -%}
     {%- set row = run_query(probe).rows[0] -%}
+    {%- set state = {'reason': '', 'watermark': row[4] or none} -%}
     {%- if row[0] is not none -%}
-        {{ return(
+        {%- do state.update({'reason':
             'it holds rows of extraction_date=' ~ row[0] ~ ', a partition no'
-            ~ ' longer in the curated data') }}
-    {%- endif -%}
-    {%- if row[1] > 0 -%}
-        {{ return(
+            ~ ' longer in the curated data'}) -%}
+    {%- elif row[1] > 0 -%}
+        {%- do state.update({'reason':
             row[1] ~ ' new row(s) with a null ' ~ natural_key
-            ~ ' cannot be matched by key') }}
-    {%- endif -%}
-    {%- if row[3] is none -%}
-        {{ return('no record of the source rows its last build read') }}
-    {%- endif -%}
-    {%- if row[2] != row[3] -%}
-        {{ return(
+            ~ ' cannot be matched by key'}) -%}
+    {%- elif row[3] is none -%}
+        {%- do state.update({'reason':
+            'no record of the source rows its last build read'}) -%}
+    {%- elif row[2] != row[3] -%}
+        {%- do state.update({'reason':
             'its source holds ' ~ row[2] ~ ' row(s) up to its latest extraction'
             ~ ' date, where its last build recorded ' ~ row[3]
-            ~ ': an older partition was rewritten in place') }}
+            ~ ': an older partition was rewritten in place'}) -%}
     {%- endif -%}
-    {{ return('') }}
+    {{ return(state) }}
 {%- endmacro %}
 
 {#

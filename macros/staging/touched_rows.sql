@@ -273,6 +273,40 @@
 {%- endmacro %}
 
 {#
+    How the model `alias` was written in this invocation, from the recorded
+    marks (staging_invocation_watermarks): a dict of `watermark` (the latest
+    watermark it patched from, or none) and `touched` (it recorded the keys
+    its delete+insert wrote); none when its tests must read every row: no
+    record at all, any incremental staging model rebuilt in full in this
+    invocation, or the model recorded neither. A model with both a
+    watermark and touched keys (int_person_records_unioned) is restricted
+    to the keys it wrote, the narrower set.
+#}
+{% macro touched_state(alias) -%}
+    {%- set marks = staging_invocation_watermarks() -%}
+    {%- if marks is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = namespace(watermark=none, rebuilt=false, touched=false) -%}
+    {%- for model_name, watermark in marks -%}
+        {%- if watermark is none -%}
+            {%- set state.rebuilt = true -%}
+        {%- elif model_name == alias
+            and watermark == touched_keys_mark() -%}
+            {%- set state.touched = true -%}
+        {%- elif model_name == alias
+            and (state.watermark is none or watermark > state.watermark) -%}
+            {%- set state.watermark = watermark -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if state.rebuilt
+        or (state.watermark is none and not state.touched) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'watermark': state.watermark, 'touched': state.touched}) }}
+{%- endmacro %}
+
+{#
     The condition restricting the generic test being compiled to the rows of
     the touched keys of the model it tests, or an empty string when it must
     see every row (see the header of this file).
@@ -296,28 +330,8 @@
         or not is_touched_rows_test(model.get('test_metadata') or {}, natural_key) -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set marks = staging_invocation_watermarks() -%}
-    {%- if marks is none -%}
-        {{ return('') }}
-    {%- endif -%}
-    {#- restricted only when the tested model was patched, and no staging
-        model of this invocation was rebuilt in full; a model with both a
-        watermark and touched keys (int_person_records_unioned) is
-        restricted to the keys it wrote, the narrower set -#}
-    {%- set state = namespace(watermark=none, rebuilt=false, touched=false) -%}
-    {%- for model_name, watermark in marks -%}
-        {%- if watermark is none -%}
-            {%- set state.rebuilt = true -%}
-        {%- elif model_name == tested.alias
-            and watermark == touched_keys_mark() -%}
-            {%- set state.touched = true -%}
-        {%- elif model_name == tested.alias
-            and (state.watermark is none or watermark > state.watermark) -%}
-            {%- set state.watermark = watermark -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- if state.rebuilt
-        or (state.watermark is none and not state.touched) -%}
+    {%- set state = touched_state(tested.alias) -%}
+    {%- if state is none -%}
         {{ return('') }}
     {%- endif -%}
     {%- if state.touched -%}
@@ -454,16 +468,18 @@
 
 {#
     The source rows the model's last build recorded for its current
-    watermark, as a SQL expression for staging_full_rebuild_reason's probe
-    (whose CTE `watermark` holds the model's latest extraction date); null
-    when there is no such record; none where the engine keeps no record at
-    all. Dispatched.
+    watermark, as a SQL expression for staging_patch_state's probe (whose
+    CTE `watermark` holds the model's latest extraction date); null when
+    there is no such record; none where the engine keeps no record at all.
+    `relation` is the model's stored table (default: the model being run).
+    Dispatched.
 #}
-{% macro staging_recorded_rows_sql() -%}
-    {{ return(adapter.dispatch('staging_recorded_rows_sql', 'derived_tables')()) }}
+{% macro staging_recorded_rows_sql(relation=none) -%}
+    {{ return(adapter.dispatch('staging_recorded_rows_sql', 'derived_tables')(
+        relation if relation is not none else this)) }}
 {%- endmacro %}
 
-{% macro default__staging_recorded_rows_sql() -%}
+{% macro default__staging_recorded_rows_sql(relation) -%}
     {%- set recorded = staging_sources_relation() -%}
     {%- if load_relation(recorded) is none -%}
         {{ return(none) }}
@@ -473,7 +489,7 @@
                 select max(recorded.source_rows)
                 from {{ recorded }} as recorded
                 where
-                    recorded.model_name = '{{ this.identifier }}'
+                    recorded.model_name = '{{ relation.identifier }}'
                     and recorded.watermark = (
                         select cast(extraction_date as {{ dbt.type_string() }})
                         from watermark
@@ -481,9 +497,162 @@
                     and recorded.recorded_at = (
                         select max(latest.recorded_at)
                         from {{ recorded }} as latest
-                        where latest.model_name = '{{ this.identifier }}'
+                        where latest.model_name = '{{ relation.identifier }}'
                     )
             )
     {%- endset -%}
     {{ return(recorded_rows) }}
+{%- endmacro %}
+
+{#
+    Source tests on the new partitions.
+
+    The duplicate tests of a curated source (no_exact_duplicates,
+    no_redelivered_rows, no_conflicting_duplicates) compare rows across
+    partitions. On an incremental `dbt build`, the partitions up to the
+    watermark of the incremental staging model reading the source (the
+    latest extraction date its stored table holds) were compared with each
+    other by the build that staged them: in a `dbt build` a staging model
+    runs only after its source's tests, and `derived build` publishes (and
+    keeps the private build file) only when every error test passed. So
+    these tests compare only the rows of the partitions after it against
+    all rows.
+
+    The watermark is trusted only where the staging model itself may be
+    patched by key (staging_patch_state, the same probe and records as
+    staging_full_rebuild_reason): no partition it holds withdrawn or
+    re-dated, no older partition rewritten in place (the source rows up to
+    the watermark are those its last build recorded), a record present.
+    Everything is compared on a first build, under `--full-refresh`, in a
+    `dbt test` on its own (as for the staging tests), for a source read by
+    no incremental staging model, and when any of those checks fails. When
+    several staging models read the source, the earliest watermark counts.
+    A `dbt run` does not test: a partition staged by a `dbt run` counts as
+    checked by the next `dbt build` only after a `dbt test` or a full
+    refresh, as for the staging tests above.
+#}
+
+{#-
+    The latest extraction date (a string) up to which the partitions of the
+    source tested by the test being compiled were checked by an earlier
+    build, or none when every row must be compared (see above). Computed
+    once per test node.
+-#}
+{% macro source_checked_through() -%}
+    {%- if not execute or model.resource_type != 'test'
+        or flags.WHICH != 'build' or flags.FULL_REFRESH -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set cache_key = '_derived_source_checked_through' -%}
+    {%- if model is mapping and cache_key in model -%}
+        {{ return(model[cache_key][0]) }}
+    {%- endif -%}
+    {%- set depends = model.depends_on.nodes -%}
+    {%- set checked = namespace(watermark=none, found=false, trusted=true) -%}
+    {%- if depends | length == 1 and depends[0].startswith('source.') -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model'
+            and node.config.materialized == 'incremental'
+            and node.config.unique_key is string
+            and depends[0] in node.depends_on.nodes
+            and source_count(node.depends_on.nodes) == 1 -%}
+            {%- set relation = adapter.get_relation(
+                database=node.database, schema=node.schema,
+                identifier=node.alias) -%}
+            {%- set state = {'reason': 'not built yet', 'watermark': none} -%}
+            {%- if relation is not none -%}
+                {%- set state = staging_patch_state(
+                    relation, node.config.unique_key,
+                    graph.sources[depends[0]]) -%}
+            {%- endif -%}
+            {%- set checked.found = true -%}
+            {%- if state.reason or not state.watermark -%}
+                {%- set checked.trusted = false -%}
+            {%- elif checked.watermark is none
+                or state.watermark < checked.watermark -%}
+                {%- set checked.watermark = state.watermark -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set mark = checked.watermark
+        if checked.found and checked.trusted else none -%}
+    {%- if model is mapping -%}
+        {%- do model.update({cache_key: [mark]}) -%}
+    {%- endif -%}
+    {{ return(mark) }}
+{%- endmacro %}
+
+{#- How many of `unique_ids` name a source. -#}
+{% macro source_count(unique_ids) -%}
+    {%- set counted = namespace(n=0) -%}
+    {%- for unique_id in unique_ids if unique_id.startswith('source.') -%}
+        {%- set counted.n = counted.n + 1 -%}
+    {%- endfor -%}
+    {{ return(counted.n) }}
+{%- endmacro %}
+
+{#-
+    The condition selecting the rows of the source test's relation `model`
+    delivered in a partition not yet checked (after source_checked_through;
+    `partition_column`, qualified as the caller reads it), or an empty
+    string when every row is to be compared: also when `model` is not a
+    plain relation (a test with a `where` config reads a subquery).
+-#}
+{% macro source_new_rows_condition(model, partition_column) -%}
+    {%- if model is string -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set mark = source_checked_through() -%}
+    {%- if mark is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(partition_column ~ " > cast('" ~ mark ~ "' as date)") }}
+{%- endmacro %}
+
+{#
+    Source-to-staging reconciliation on the touched keys (reconciles_with_source).
+
+    On an incremental run, an incremental staging model restages exactly the
+    natural keys delivered in the partitions after its watermark (every
+    delivery of those keys). Every other key has the same source rows (no
+    older partition changed: else the model is rebuilt in full) and the same
+    staged rows (delete+insert replaced only the restaged keys) as in the
+    build that last reconciled them, so its share of both counts is
+    unchanged; the test then counts, on both sides, only the rows of the
+    keys delivered after the watermark. Returns a dict of `natural_key` (the
+    staged column) and `key_sql` (SQL selecting those keys, standardised as the
+    model stages them, from `source_relation`, whose natural key column is
+    `source_key`), or none when every row must be counted: under the rules
+    of touched_rows_condition (a full build, a model rebuilt in full, a
+    warning, a `dbt test` on its own), or when the natural key is not one of
+    the reconciled `staged_keys`.
+#}
+{% macro reconcile_touched_keys(source_relation, staged_keys, source_keys) -%}
+    {%- if not execute or model.resource_type != 'test'
+        or not model.get('attached_node') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set tested = graph.nodes.get(model.attached_node) -%}
+    {%- if tested is none or tested.resource_type != 'model'
+        or tested.config.materialized != 'incremental'
+        or tested.config.unique_key is not string
+        or tested.config.unique_key not in staged_keys
+        or source_count(tested.depends_on.nodes) != 1
+        or (model.config.get('severity') or 'error') | lower != 'error' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = touched_state(tested.alias) -%}
+    {%- if state is none or state.touched or not state.watermark -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set natural_key = tested.config.unique_key -%}
+    {%- set source_key = source_keys[staged_keys.index(natural_key)] -%}
+    {%- set keys -%}
+        select {{ standardise_id('new_delivery.' ~ source_key) }}
+        from {{ source_relation }} as new_delivery
+        where
+            new_delivery.extraction_date
+            > cast('{{ state.watermark }}' as date)
+    {%- endset -%}
+    {{ return({'natural_key': natural_key, 'key_sql': keys}) }}
 {%- endmacro %}

@@ -14,7 +14,9 @@ project's own data, warehouse and ``target/`` are never touched):
 For each step: wall time, the peak resident memory of the largest process in the step's process
 tree (the kernel's ``ru_maxrss`` from ``wait4``, exact, like ``/usr/bin/time -v``), and the peak
 of the whole tree's resident memory summed (sampled with psutil every 0.2 s: the build is a
-Python parent plus dbt plus DuckDB's threads, so the sum is what the machine must hold).
+Python parent plus dbt plus DuckDB's threads, so the sum is what the machine must hold), with
+the moment of that peak; for a build, the dbt nodes running at that moment (from its
+``run_results.json``) are listed, to tell which model or test sets the peak.
 A failed generate step stops the run; a failed build is recorded and the run goes on, so a
 benchmark still works while some models or tests fail. Results are printed as a table and written
 to ``bench-results/bench-<scale>-<date>.json``; the exit code is non-zero when a step failed.
@@ -82,6 +84,7 @@ class Measurement:
     seconds: float | None = None
     peak_rss_bytes: int | None = None  # largest single process of the tree (ru_maxrss)
     peak_tree_rss_bytes: int | None = None  # sampled sum over the process tree
+    peak_tree_at: str | None = None  # when the sampled tree peak was seen (UTC, ISO 8601)
     log: str | None = None
 
 
@@ -120,6 +123,7 @@ class _TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak = 0
+        self.peak_at: float | None = None  # time.time() of the sample that set the peak
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -138,7 +142,8 @@ class _TreeSampler(threading.Thread):
                     total += process.memory_info().rss
                 except psutil.Error:
                     continue  # exited meanwhile
-            self.peak = max(self.peak, total)
+            if total > self.peak:
+                self.peak, self.peak_at = total, time.time()
             self._stop_event.wait(self.interval)
 
     def stop(self) -> int:
@@ -181,6 +186,11 @@ def measure(
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         tree_peak = sampler.stop()
     peak = _ru_maxrss_bytes(usage.ru_maxrss)
+    peak_at = (
+        None
+        if sampler.peak_at is None
+        else dt.datetime.fromtimestamp(sampler.peak_at, dt.UTC).isoformat()
+    )
     return Measurement(
         step=step.name,
         command=list(step.argv),
@@ -189,6 +199,7 @@ def measure(
         seconds=round(seconds, 3),
         peak_rss_bytes=peak,
         peak_tree_rss_bytes=max(tree_peak, peak),  # the sampler can miss a short peak
+        peak_tree_at=peak_at,
         log=str(log_path),
     )
 
@@ -406,6 +417,24 @@ def dbt_node_seconds(run_results: Mapping[str, Any]) -> dict[str, dict[str, floa
     return by_type
 
 
+def nodes_running_at(run_results: Mapping[str, Any], at: str) -> list[str]:
+    """The dbt nodes (unique ids) whose `compile` or `execute` timing spans the moment `at`
+    (ISO 8601, with a time zone) in run_results.json: what dbt was running at a step's memory
+    peak. Empty when the peak fell outside every node (parsing, hooks, publishing)."""
+    moment = dt.datetime.fromisoformat(at)
+    running = []
+    for row in run_results.get("results", []):
+        for timing in row.get("timing", []):
+            if not (timing.get("started_at") and timing.get("completed_at")):
+                continue
+            started = dt.datetime.fromisoformat(timing["started_at"].replace("Z", "+00:00"))
+            completed = dt.datetime.fromisoformat(timing["completed_at"].replace("Z", "+00:00"))
+            if started <= moment <= completed:
+                running.append(str(row.get("unique_id")))
+                break
+    return running
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if not numerator or not denominator:
         return None
@@ -487,6 +516,11 @@ def render_dbt_seconds(result: BenchResult) -> list[str]:
             for kind, entry in sorted(by_type.items())
         ]
         lines.append(f"{build}: dbt execute time summed over threads: {', '.join(parts)}")
+    for build, nodes in (result.outputs.get("running_at_peak") or {}).items():
+        running = ", ".join(node.split(".")[-1] for node in nodes) or (
+            "no dbt node (parsing, hooks or publishing)"
+        )
+        lines.append(f"{build}: running at its memory peak: {running}")
     return lines
 
 
@@ -681,6 +715,7 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
     env = bench_environment(work, project)
     console.print(f"work folder {work}; step logs in {work / 'logs'}")
     dbt_seconds: dict[str, Any] = {}
+    at_peak: dict[str, list[str]] = {}
     with console.status("") as status:
 
         def on_step(step: Step) -> None:
@@ -690,9 +725,10 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
         def after_step(step: Step, measurement: Measurement) -> None:
             kept = _keep_run_results(step, work)
             if kept is not None:
-                dbt_seconds[step.name] = dbt_node_seconds(
-                    json.loads(kept.read_text(encoding="utf-8"))
-                )
+                run_results = json.loads(kept.read_text(encoding="utf-8"))
+                dbt_seconds[step.name] = dbt_node_seconds(run_results)
+                if measurement.peak_tree_at:
+                    at_peak[step.name] = nodes_running_at(run_results, measurement.peak_tree_at)
 
         def run() -> list[Measurement]:
             return run_steps(steps, env, work, work / "logs", on_step, after_step=after_step)
@@ -703,6 +739,7 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
             result.steps = run()
     result.outputs = {**result.outputs, **output_facts(work)}
     result.outputs["dbt_node_seconds"] = dbt_seconds
+    result.outputs["running_at_peak"] = at_peak
     if floor_json(work).exists():
         result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))
     result.summary = summarise(result)

@@ -21,7 +21,8 @@ How each node is run (and timed):
 * ``ephemeral`` models are inlined by dbt into the SQL of the nodes that read them.
 
 The DuckDB settings are the profile's: ``DUCKDB_THREADS`` (default 2), ``DUCKDB_MEMORY_LIMIT``
-(default 8GB), ``DUCKDB_TEMP_DIRECTORY`` and ``preserve_insertion_order = false``. The database
+(default two thirds of ``DERIVED_MEMORY_BUDGET_MB``, ``derived_tables.memory``),
+``DUCKDB_TEMP_DIRECTORY`` and ``preserve_insertion_order = false``. The database
 file is named after the build's catalog (``<database>.duckdb``) so that the compiled SQL's
 three-part names resolve, in a folder of its own that is deleted afterwards unless ``--keep``.
 """
@@ -40,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from derived_tables import memory
 
 RUNNABLE = ("view", "table", "incremental")
 
@@ -280,7 +283,7 @@ def profile_settings(environ: Mapping[str, str], work_dir: Path) -> dict[str, st
     """The DuckDB settings of profiles.yml's dev target, from the same environment variables."""
     return {
         "threads": environ.get("DUCKDB_THREADS", "2"),
-        "memory_limit": environ.get("DUCKDB_MEMORY_LIMIT", "8GB"),
+        "memory_limit": memory.dbt_memory_limit(environ),
         "temp_directory": environ.get("DUCKDB_TEMP_DIRECTORY") or str(work_dir / ".tmp"),
         "preserve_insertion_order": "false",
     }

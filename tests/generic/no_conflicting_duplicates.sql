@@ -8,6 +8,13 @@
     different rows for one key in one extract are: staging could not tell
     which is true and would keep one at random. Fails with one row per
     conflicting key and the number of distinct rows.
+
+    On an incremental `dbt build` of a curated source, only the keys
+    delivered in the partitions after those an earlier build checked
+    (source_new_rows_condition, macros/staging/touched_rows.sql) are
+    compared, with all their rows in every partition: a conflict lies
+    within one key, and one among the checked partitions only was found by
+    the build that checked them.
 #}
 {% test no_conflicting_duplicates(
     model, key_columns, partition_columns=['extraction_date']
@@ -15,6 +22,29 @@
 
 {%- set columns = as_column_list(key_columns, 'key_columns') %}
 {%- set compared = columns_except(model, partition_columns) %}
+{%- set new_rows = source_new_rows_condition(
+    model, 'new_delivery.extraction_date')
+    if 'extraction_date' in partition_columns else '' %}
+{%- if new_rows %}
+{%- set checked -%}
+    (
+        select delivered.*
+        from {{ model }} as delivered
+        where exists (
+            select 1
+            from {{ model }} as new_delivery
+            where
+                {{ new_rows }}
+                {%- for column in columns %}
+                and new_delivery.{{ column }}
+                is not distinct from delivered.{{ column }}
+                {%- endfor %}
+        )
+    ) as checked
+{%- endset %}
+{%- else %}
+{%- set checked = model %}
+{%- endif %}
 
 with
 
@@ -24,7 +54,7 @@ distinct_rows as (
         {% for column in compared -%}
         {{ column }}{{ ',' if not loop.last }}
         {% endfor %}
-    from {{ model }}
+    from {{ checked }}
 
 ),
 

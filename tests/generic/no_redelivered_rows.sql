@@ -15,6 +15,29 @@
 {{ config(severity='warn', fail_calc='coalesce(sum(n_extra_copies), 0)') }}
 
 {%- set columns = columns_except(model, [partition_column]) %}
+{%- set new_rows = source_new_rows_condition(
+    model, 'new_delivery.' ~ partition_column)
+    if partition_column == 'extraction_date' else '' %}
+{%- if new_rows %}
+{%- set checked -%}
+    (
+        select delivered.*
+        from {{ model }} as delivered
+        where exists (
+            select 1
+            from {{ model }} as new_delivery
+            where
+                {{ new_rows }}
+                {%- for column in columns %}
+                and new_delivery.{{ column }}
+                is not distinct from delivered.{{ column }}
+                {%- endfor %}
+        )
+    ) as checked
+{%- endset %}
+{%- else %}
+{%- set checked = model %}
+{%- endif %}
 
 with
 
@@ -27,7 +50,7 @@ per_row as (
         count(distinct {{ partition_column }}) as n_partitions,
         min({{ partition_column }}) as first_partition,
         max({{ partition_column }}) as last_partition
-    from {{ model }}
+    from {{ checked }}
     group by
         {% for column in columns -%}
         {{ column }}{{ ',' if not loop.last }}

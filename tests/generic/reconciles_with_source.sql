@@ -8,6 +8,11 @@
     `extracted_at` equals the largest `_extracted_at` of the key in the
     source. Fails with one row: `n_expected_rows`, `n_actual_rows`,
     `n_not_latest_delivery`.
+
+    On an incremental run of an incremental staging model, both sides count
+    only the rows of the natural keys delivered after the watermark the
+    model patched from (reconcile_touched_keys, macros/staging/touched_rows.sql):
+    every other key's rows are those the build that last reconciled them saw.
 #}
 {% test reconciles_with_source(
     model,
@@ -28,6 +33,30 @@
         ~ " must name as many columns, got " ~ source_keys
         ~ " and " ~ staged_keys) }}
 {%- endif %}
+{%- set touched = reconcile_touched_keys(
+    source_relation, staged_keys, source_keys) %}
+{%- if touched %}
+{%- set source_key = source_keys[staged_keys.index(touched.natural_key)] %}
+{%- set delivered -%}
+    (
+        select * from {{ source_relation }} as delivered
+        where {{ standardise_id('delivered.' ~ source_key) }} in (
+            {{ touched.key_sql }}
+        )
+    ) as delivered
+{%- endset %}
+{%- set staged -%}
+    (
+        select * from {{ model }} as staged
+        where staged.{{ touched.natural_key }} in (
+            {{ touched.key_sql }}
+        )
+    ) as staged
+{%- endset %}
+{%- else %}
+{%- set delivered = source_relation %}
+{%- set staged = model ~ ' as staged' %}
+{%- endif %}
 
 with
 
@@ -36,7 +65,7 @@ source_rows as (
     select count(*) as n_rows
     from (
         select distinct {{ source_keys | join(', ') }}
-        from {{ source_relation }}
+        from {{ delivered }}
     ) as source_keys
 
 ),
@@ -48,7 +77,7 @@ latest_deliveries as (
     select
         {{ source_keys | join(', ') }},
         max(_extracted_at) as latest_extracted_at
-    from {{ source_relation }}
+    from {{ delivered }}
     group by {{ source_keys | join(', ') }}
 
 ),
@@ -71,7 +100,7 @@ staged_rows as (
         {%- else %}
         0 as n_not_latest_delivery
         {%- endif %}
-    from {{ model }} as staged
+    from {{ staged }}
     {%- if check_latest_delivery %}
     left join latest_deliveries
         on

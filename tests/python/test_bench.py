@@ -419,3 +419,32 @@ def test_commit_of_a_git_archive_export_comes_from_git_archival(tmp_path: Path) 
     ).stdout.strip()
     assert bench.project_commit(export) == head
     assert bench.project_commit(tmp_path) is None
+
+
+def test_nodes_running_at_the_peak_are_those_whose_timing_spans_it() -> None:
+    def row(uid: str, start: str, end: str) -> dict[str, object]:
+        return {
+            "unique_id": uid,
+            "timing": [{"name": "execute", "started_at": start, "completed_at": end}],
+        }
+
+    run_results = {
+        "results": [
+            row("model.p.linked", "2024-01-01T00:00:00Z", "2024-01-01T00:00:10Z"),
+            row("test.p.t", "2024-01-01T00:00:05Z", "2024-01-01T00:00:06Z"),
+            row("model.p.later", "2024-01-01T00:00:11Z", "2024-01-01T00:00:12Z"),
+            {"unique_id": "seed.p.s", "timing": []},
+        ]
+    }
+    at = "2024-01-01T00:00:05.500000+00:00"
+    assert bench.nodes_running_at(run_results, at) == ["model.p.linked", "test.p.t"]
+    assert bench.nodes_running_at(run_results, "2024-01-01T00:00:30+00:00") == []
+
+
+def test_measure_records_when_the_tree_peaked(tmp_path: Path) -> None:
+    step = Step("alloc", _allocating(200))
+    before = dt.datetime.now(dt.UTC)
+    m = bench.measure(step, {}, tmp_path, tmp_path / "logs" / "alloc.log", sample_seconds=0.05)
+    after = dt.datetime.now(dt.UTC)
+    assert m.peak_tree_at is not None
+    assert before <= dt.datetime.fromisoformat(m.peak_tree_at) <= after

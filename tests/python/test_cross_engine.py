@@ -422,8 +422,9 @@ def test_spark_incremental_run_equals_a_full_refresh(
     )
 
 
-#: The staging model whose tests on the touched rows are checked on Spark.
+#: The staging model whose tests on the touched rows are checked on Spark, and its source.
 TOUCHED_MODEL = "stg_delius__terminations"
+TOUCHED_SOURCE = "delius.terminations"
 
 
 def test_spark_incremental_build_tests_only_the_touched_rows(
@@ -434,7 +435,9 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
     """A `dbt build` of one staging model on the incremental Spark warehouse: the model is
     patched by key, and its error-severity tests read only the rows of the keys delivered after
     the watermark it patched from (touched_rows.sql), which Spark keeps in the model's own table
-    properties (spark_staging_records.sql): the restriction is in every such test's SQL."""
+    properties (spark_staging_records.sql): the restriction is in every such test's SQL. The
+    duplicate tests of its source compare only the partitions after the model's stored
+    watermark with all rows (source_checked_through, from the same table properties)."""
     warehouse, _ = spark_build
     root = tmp_path_factory.mktemp("spark_touched")
     env = dict(spark_incremental.env)
@@ -446,6 +449,7 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
             root / "logs",
             "--select",
             TOUCHED_MODEL,
+            f"source:{TOUCHED_SOURCE}",
             "--exclude",
             "resource_type:unit_test",
             *SPARK_EXCLUDED_TESTS,
@@ -478,3 +482,9 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
     assert expected <= restricted, (
         f"tests not restricted to the touched rows on Spark: {sorted(expected - restricted)}"
     )
+    kinds = ("no_conflicting_duplicates", "no_exact_duplicates", "no_redelivered_rows")
+    prefixes = tuple(f"source_{kind}_delius_terminations" for kind in kinds)
+    duplicates = {uid for uid in tests if uid.split(".")[2].startswith(prefixes)}
+    assert len(duplicates) == 3, sorted(tests)
+    unrestricted = {uid for uid in duplicates if "extraction_date > cast('" not in tests[uid]}
+    assert not unrestricted, f"source tests comparing every partition on Spark: {unrestricted}"

@@ -170,3 +170,189 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
     assert not built.result.ok, built.result.describe()
     tested = work.dbt("test", *selection, *now)
     _assert_new_row_then_both(built, tested, FACT_TEST_PREFIX, "_touched_keys")
+
+
+SOURCE = "common_platform.hearings"
+SOURCE_TESTS = {
+    "conflicting": (
+        "source_no_conflicting_duplicates_common_platform_hearings_hearing_id___extracted_at"
+    ),
+    "exact": "source_no_exact_duplicates_common_platform_hearings_",
+    "redelivered": "source_no_redelivered_rows_common_platform_hearings_",
+}
+
+
+def _source_tests(run: DbtRun) -> dict[str, dict[str, object]]:
+    """The run's results of the three duplicate tests of `common_platform.hearings`."""
+    assert run.run_results is not None, run.result.describe()
+    by_name = {row["unique_id"].split(".")[2]: row for row in run.run_results["results"]}
+    missing = [name for name in SOURCE_TESTS.values() if name not in by_name]
+    assert not missing, (missing, sorted(by_name))
+    return {kind: by_name[name] for kind, name in SOURCE_TESTS.items()}
+
+
+@pytest.mark.slow
+def test_incremental_source_tests_compare_the_new_partitions_with_all(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """The duplicate tests of a source compare the next day's rows with every partition.
+
+    On a copy of the tiny build, the next day's extract of `common_platform.hearings` brings
+    three faults: a row of an older extract delivered again unchanged (`no_redelivered_rows`
+    warns, 1), a row with the key (`hearing_id`, `_extracted_at`) of an older row but another
+    status (`no_conflicting_duplicates` fails, 1), and a new row delivered twice
+    (`no_exact_duplicates` warns, 1). An OLD fault sits in an already checked partition,
+    rewritten in place with as many rows: a row replaced by a copy of another row of the same
+    file (an exact duplicate). The incremental `dbt build` reads the checked partitions only
+    for what the new rows are compared with, so it finds the three new faults and not the old
+    one; a plain `dbt test` compares everything and also counts the old duplicate.
+    """
+    work = tiny_project.copy_to(tmp_path / "work")
+    hearings = work.data_dir / "common_platform" / "hearings"
+    partitions = sorted(hearings.glob("extraction_date=*"))
+    latest = partitions[-1]
+    next_day = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
+    work = replace(work, env={**work.env, "DERIVED_AS_OF": next_day.isoformat()})
+    all_files = f"read_parquet('{hearings}/extraction_date=*/*.parquet', hive_partitioning = false)"
+
+    old_file = max(partitions[0].glob("*.parquet"), key=lambda path: path.stat().st_size)
+    new_partition = hearings / f"extraction_date={next_day}"
+    new_partition.mkdir()
+    with duckdb.connect() as con:
+        old_rows = con.execute(f"select count(*) from read_parquet('{old_file}')").fetchone()
+        assert old_rows is not None and old_rows[0] >= 4, old_rows
+        # the old fault: the last row (by hearing_id) replaced by a copy of the first one
+        con.execute(f"create table old_file as select * from read_parquet('{old_file}')")
+        con.execute(
+            "create table rewritten as"
+            " select * from old_file"
+            " where hearing_id != (select max(hearing_id) from old_file)"
+            " union all"
+            " select * from old_file"
+            " where hearing_id = (select min(hearing_id) from old_file)"
+        )
+        assert con.execute("select count(*) from rewritten").fetchone() == old_rows
+        con.execute(f"copy rewritten to '{old_file}' (format parquet)")
+        # the next day's extract: three faults
+        (redelivered,), (conflicting,), (template,) = con.execute(
+            f"select hearing_id from {all_files}"
+            " group by hearing_id having count(*) = 1"
+            " order by hearing_id limit 3"
+        ).fetchall()
+        con.execute(
+            "copy ("
+            f" select * from {all_files} where hearing_id = '{redelivered}'"
+            " union all"
+            f" select * replace ('CONFLICT_STATUS' as hearing_status_code)"
+            f" from {all_files} where hearing_id = '{conflicting}'"
+            " union all"
+            f" select * replace ('NEW_HEARING' as hearing_id,"
+            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
+            f" from {all_files} where hearing_id = '{template}'"
+            " union all"
+            f" select * replace ('NEW_HEARING' as hearing_id,"
+            f" timestamp '{next_day} 06:00:00' as _extracted_at)"
+            f" from {all_files} where hearing_id = '{template}'"
+            f") to '{new_partition / 'part-0.parquet'}' (format parquet)"
+        )
+
+    selection = ("--select", f"source:{SOURCE}", "--exclude", "resource_type:unit_test")
+    now = ("--vars", generic_tests_vars(next_day.isoformat()))
+    built = work.dbt("build", *selection, *now)
+    assert not built.result.ok, built.result.describe()
+    restricted = _source_tests(built)
+    assert restricted["conflicting"]["status"] == "fail", restricted
+    assert restricted["conflicting"]["failures"] == 1, restricted
+    assert restricted["redelivered"]["status"] == "warn", restricted
+    assert restricted["redelivered"]["failures"] == 1, restricted
+    assert restricted["exact"]["status"] == "warn", restricted
+    assert restricted["exact"]["failures"] == 1, restricted  # the new copy, not the old one
+    for result in restricted.values():
+        assert f"extraction_date > cast('{latest.name.split('=', 1)[1]}'" in str(
+            result.get("compiled_code")
+        ), result
+
+    tested = work.dbt("test", *selection, *now)
+    everything = _source_tests(tested)
+    assert everything["conflicting"]["failures"] == 1, everything
+    assert everything["redelivered"]["failures"] == 1, everything
+    assert everything["exact"]["failures"] == 2, everything  # the new copy and the old one
+    for result in everything.values():
+        assert "extraction_date > cast(" not in str(result.get("compiled_code")), result
+
+
+RECONCILED = "stg_common_platform__hearings"
+RECONCILE_PREFIX = "reconciles_with_source_stg_common_platform__hearings_hearing_id"
+
+
+def _reconcile(run: DbtRun) -> dict[str, object]:
+    """The run's result of the hearings' source-to-staging reconciliation."""
+    assert run.run_results is not None, run.result.describe()
+    found = [
+        row
+        for row in run.run_results["results"]
+        if row["unique_id"].split(".")[2].startswith(RECONCILE_PREFIX)
+    ]
+    assert len(found) == 1, (sorted(r["unique_id"] for r in run.run_results["results"]), run)
+    return found[0]
+
+
+@pytest.mark.slow
+def test_incremental_reconciliation_counts_the_touched_keys(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """`reconciles_with_source` of an incremental staging model counts the touched keys only.
+
+    Day 1: an OLD fault, a stored `stg_common_platform__hearings` row deleted in place (its
+    hearing not delivered again), and an ordinary next-day delivery of another hearing. The
+    incremental `dbt build` reconciles the redelivered key only and passes; a plain `dbt test`
+    counts every key and fails (one staged row short). Day 2: a NEW fault, a hearing id
+    delivered with a leading space, which staging trims onto an existing hearing, so the
+    source holds one more distinct key than staging keeps rows: the incremental build's
+    restricted reconciliation fails.
+    """
+    work = tiny_project.copy_to(tmp_path / "work")
+    hearings = work.data_dir / "common_platform" / "hearings"
+    latest = max(hearings.glob("extraction_date=*"))
+    day_1 = dt.date.fromisoformat(latest.name.split("=", 1)[1]) + dt.timedelta(days=1)
+    day_2 = day_1 + dt.timedelta(days=1)
+    all_files = f"read_parquet('{hearings}/extraction_date=*/*.parquet', hive_partitioning = false)"
+
+    with duckdb.connect(str(work.warehouse)) as con:
+        (redelivered,), (deleted,), (padded,) = con.execute(
+            f"select hearing_id from staging.{RECONCILED} order by hearing_id limit 3"
+        ).fetchall()
+        con.execute(f"delete from staging.{RECONCILED} where hearing_id = ?", [deleted])
+
+    def deliver(day: dt.date, hearing_id: str, delivered_id: str) -> None:
+        partition = hearings / f"extraction_date={day}"
+        partition.mkdir()
+        with duckdb.connect() as con:
+            con.execute(
+                f"copy (select * replace ('{delivered_id}' as hearing_id,"
+                f" timestamp '{day} 06:00:00' as _extracted_at)"
+                f" from {all_files} where hearing_id = '{hearing_id}'"
+                " order by _extracted_at desc limit 1)"
+                f" to '{partition / 'part-0.parquet'}' (format parquet)"
+            )
+
+    selection = ("--select", RECONCILED, "--exclude", "resource_type:unit_test")
+    deliver(day_1, redelivered, redelivered)
+    day_1_work = replace(work, env={**work.env, "DERIVED_AS_OF": day_1.isoformat()})
+    now = ("--vars", generic_tests_vars(day_1.isoformat()))
+    built = day_1_work.dbt("build", *selection, *now)
+    assert "rebuilt in full" not in built.result.output, built.result.describe()
+    restricted = _reconcile(built)
+    assert restricted["status"] == "pass", restricted  # the deleted row is not re-counted
+    watermark = latest.name.split("=", 1)[1]
+    assert f"cast('{watermark}' as date)" in str(restricted.get("compiled_code")), restricted
+    everything = _reconcile(day_1_work.dbt("test", *selection, *now))
+    assert everything["status"] == "fail", everything  # one staged row short
+
+    deliver(day_2, padded, f" {padded}")
+    day_2_work = replace(work, env={**work.env, "DERIVED_AS_OF": day_2.isoformat()})
+    built = day_2_work.dbt("build", *selection, "--vars", generic_tests_vars(day_2.isoformat()))
+    assert "rebuilt in full" not in built.result.output, built.result.describe()
+    restricted = _reconcile(built)
+    assert restricted["status"] == "fail", restricted  # the new key's extra source key
+    assert f"cast('{day_1}' as date)" in str(restricted.get("compiled_code")), restricted

@@ -16,13 +16,14 @@ def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append")
 
     from derived_tables.linkage_incremental import parameters_model
+    from derived_tables.memory import linkage_memory_limit
 
     return parameters_model(
         dbt.ref("int_person_records_unioned"),
         session,
         is_incremental=dbt.is_incremental,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
-        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "1500MB"),
+        memory_limit=linkage_memory_limit(os.environ),
         # its own folder under the build's: two DuckDB instances must not share one
         temp_directory=os.path.join(
             os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"

@@ -19,8 +19,9 @@ On Spark (link_model is handed Spark DataFrames) the records stay in Spark and S
 them on its Spark backend with the same parameters (src/derived_tables/linkage_spark.py), so
 both engines find the same people, incrementally too. On DuckDB it uses DUCKDB_THREADS
 threads (as the profile does) and at most DERIVED_LINKAGE_MEMORY_LIMIT of memory (default
-1500MB, spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond: at
-scale 10 the linkage alone peaks at 2.4 GB instead of 3.8 GB with 4GB, docs/linkage.md).
+1500MB of DERIVED_MEMORY_BUDGET_MB, the rest being dbt's DuckDB: derived_tables.memory),
+spilling to its own folder under DUCKDB_TEMP_DIRECTORY beyond (at scale 10 the linkage alone
+peaks at 2.4 GB with 1500MB instead of 3.8 GB with 4GB, docs/linkage.md).
 """
 
 import os
@@ -35,6 +36,7 @@ def model(dbt, session):
     )
 
     from derived_tables.linkage_incremental import link_model
+    from derived_tables.memory import linkage_memory_limit
 
     return link_model(
         dbt.ref("int_person_records_unioned"),
@@ -42,7 +44,7 @@ def model(dbt, session):
         parameters=dbt.ref("int_person_linkage_parameters"),
         previous=session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None,
         threads=int(os.environ.get("DUCKDB_THREADS", "2")),
-        memory_limit=os.environ.get("DERIVED_LINKAGE_MEMORY_LIMIT", "1500MB"),
+        memory_limit=linkage_memory_limit(os.environ),
         # its own folder under the build's: two DuckDB instances must not share one
         temp_directory=os.path.join(
             os.environ.get("DUCKDB_TEMP_DIRECTORY", "warehouse/.tmp"), "linkage"
