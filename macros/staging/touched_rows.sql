@@ -609,6 +609,42 @@
     {{ return(partition_column ~ " > cast('" ~ mark ~ "' as date)") }}
 {%- endmacro %}
 
+{#-
+    The relation a cross-partition duplicate test of a curated source reads
+    (no_redelivered_rows, no_conflicting_duplicates): on an incremental
+    build (source_new_rows_condition), only the rows that share every one of
+    `match_columns` with a row delivered in a partition not yet checked (the
+    new rows and every row they can duplicate), as a subquery aliased
+    `checked`; otherwise `model` itself, every row. `partition_column` is
+    the test's partition column: the restriction applies only when it is
+    `extraction_date`, the column the checked watermark is a value of.
+-#}
+{% macro source_rows_to_compare(model, match_columns, partition_column) -%}
+    {%- set new_rows = source_new_rows_condition(
+        model, 'new_delivery.' ~ partition_column)
+        if partition_column == 'extraction_date' else '' -%}
+    {%- if not new_rows -%}
+        {{ return(model) }}
+    {%- endif -%}
+    {%- set checked -%}
+    (
+        select delivered.*
+        from {{ model }} as delivered
+        where exists (
+            select 1
+            from {{ model }} as new_delivery
+            where
+                {{ new_rows }}
+                {%- for column in match_columns %}
+                and new_delivery.{{ column }}
+                is not distinct from delivered.{{ column }}
+                {%- endfor %}
+        )
+    ) as checked
+    {%- endset -%}
+    {{ return(checked) }}
+{%- endmacro %}
+
 {#
     Source-to-staging reconciliation on the touched keys (reconciles_with_source).
 

@@ -22,29 +22,9 @@
 
 {%- set columns = as_column_list(key_columns, 'key_columns') %}
 {%- set compared = columns_except(model, partition_columns) %}
-{%- set new_rows = source_new_rows_condition(
-    model, 'new_delivery.extraction_date')
-    if 'extraction_date' in partition_columns else '' %}
-{%- if new_rows %}
-{%- set checked -%}
-    (
-        select delivered.*
-        from {{ model }} as delivered
-        where exists (
-            select 1
-            from {{ model }} as new_delivery
-            where
-                {{ new_rows }}
-                {%- for column in columns %}
-                and new_delivery.{{ column }}
-                is not distinct from delivered.{{ column }}
-                {%- endfor %}
-        )
-    ) as checked
-{%- endset %}
-{%- else %}
-{%- set checked = model %}
-{%- endif %}
+{%- set checked = source_rows_to_compare(
+    model, columns,
+    'extraction_date' if 'extraction_date' in partition_columns else none) %}
 
 with
 

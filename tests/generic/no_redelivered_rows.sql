@@ -15,29 +15,8 @@
 {{ config(severity='warn', fail_calc='coalesce(sum(n_extra_copies), 0)') }}
 
 {%- set columns = columns_except(model, [partition_column]) %}
-{%- set new_rows = source_new_rows_condition(
-    model, 'new_delivery.' ~ partition_column)
-    if partition_column == 'extraction_date' else '' %}
-{%- if new_rows %}
-{%- set checked -%}
-    (
-        select delivered.*
-        from {{ model }} as delivered
-        where exists (
-            select 1
-            from {{ model }} as new_delivery
-            where
-                {{ new_rows }}
-                {%- for column in columns %}
-                and new_delivery.{{ column }}
-                is not distinct from delivered.{{ column }}
-                {%- endfor %}
-        )
-    ) as checked
-{%- endset %}
-{%- else %}
-{%- set checked = model %}
-{%- endif %}
+{%- set checked = source_rows_to_compare(
+    model, columns, partition_column) %}
 
 with
 

@@ -287,14 +287,7 @@ RECONCILE_PREFIX = "reconciles_with_source_stg_common_platform__hearings_hearing
 
 def _reconcile(run: DbtRun) -> dict[str, object]:
     """The run's result of the hearings' source-to-staging reconciliation."""
-    assert run.run_results is not None, run.result.describe()
-    found = [
-        row
-        for row in run.run_results["results"]
-        if row["unique_id"].split(".")[2].startswith(RECONCILE_PREFIX)
-    ]
-    assert len(found) == 1, (sorted(r["unique_id"] for r in run.run_results["results"]), run)
-    return found[0]
+    return _test_result(run, RECONCILE_PREFIX)
 
 
 @pytest.mark.slow
