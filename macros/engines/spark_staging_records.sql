@@ -140,8 +140,8 @@
     {{ return(spark_set_table_properties_sql(this, properties)) }}
 {%- endmacro %}
 
-{% macro spark__staging_recorded_rows_sql() -%}
-    {%- set properties = spark_table_properties(this) -%}
+{% macro spark__staging_recorded_rows_sql(relation) -%}
+    {%- set properties = spark_table_properties(relation) -%}
     {%- set mark = properties.get('derived.staging_source_watermark') -%}
     {%- set source_rows = properties.get('derived.staging_source_rows') -%}
     {%- if not mark or not source_rows -%}
