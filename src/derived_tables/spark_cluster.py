@@ -20,6 +20,7 @@ Nothing listens beyond 127.0.0.1, nothing is downloaded: the jars are pyspark's 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -232,12 +233,61 @@ def up(settings: ClusterSettings) -> dict[str, Any]:
     return state
 
 
+#: How long ``down`` waits for a stopped daemon's JVM to exit before it kills it.
+STOP_TIMEOUT_SECONDS = 60.0
+
+
+def pid_file(settings: ClusterSettings, daemon_class: str, number: int) -> Path:
+    """Where ``spark-daemon.sh`` keeps a daemon's pid (``spark-<ident>-<class>-<n>.pid``)."""
+    return settings.folder / "pids" / f"spark-{IDENT}-{daemon_class}-{number}.pid"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) has stopped serving
+        status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return status != "Z"
+
+
+def wait_for_exit(pids: dict[str, int], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """Wait until every process has exited; SIGKILL (with a message) any still up at the end.
+
+    ``spark-daemon.sh stop`` only sends SIGTERM and returns, so without this wait the master can
+    still answer (and hold its ports) for a while after ``down``: a ``status`` or ``up`` straight
+    after would see the old cluster.
+    """
+    deadline = time.monotonic() + timeout
+    waiting = {name: pid for name, pid in pids.items() if _running(pid)}
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.5)
+        waiting = {name: pid for name, pid in waiting.items() if _running(pid)}
+    for name, pid in waiting.items():
+        click.echo(f"[spark-cluster] {name} (pid {pid}) still up after {timeout:.0f} s: SIGKILL")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+
+
 def down(settings: ClusterSettings) -> None:
-    """Stop the workers then the master by their pid files (a daemon not running is skipped)."""
+    """Stop the workers then the master by their pid files (a daemon not running is skipped).
+
+    Returns once their JVMs have exited, so the master no longer answers.
+    """
     home = spark_home()
-    for number in range(settings.workers, 0, -1):
-        daemon(settings, home, "stop", WORKER_CLASS, str(number))
-    daemon(settings, home, "stop", MASTER_CLASS, "1")
+    daemons = [(WORKER_CLASS, n) for n in range(settings.workers, 0, -1)] + [(MASTER_CLASS, 1)]
+    pids: dict[str, int] = {}
+    for daemon_class, number in daemons:
+        path = pid_file(settings, daemon_class, number)
+        with contextlib.suppress(OSError, ValueError):  # not started, or already stopped
+            pids[f"{daemon_class.rsplit('.', 1)[-1].lower()} {number}"] = int(path.read_text())
+        daemon(settings, home, "stop", daemon_class, str(number))
+    wait_for_exit(pids)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,25 @@ def test_a_master_and_two_workers_start_and_stop(tmp_path: Path) -> None:
         assert not Path(f"/proc/{pid}").exists() or "java" not in Path(
             f"/proc/{pid}/cmdline"
         ).read_text(errors="replace"), f"daemon {pid} still running after down"
+
+
+def test_down_waits_for_the_daemons_to_exit() -> None:
+    """``spark-daemon.sh stop`` only signals; ``down`` must not return while a JVM still serves."""
+    quick = subprocess.Popen(["sleep", "1"])
+    started = time.monotonic()
+    spark_cluster.wait_for_exit({"worker 1": quick.pid}, timeout=30)
+    assert time.monotonic() - started >= 0.9
+    assert quick.poll() is not None or not spark_cluster._running(quick.pid)
+
+
+def test_down_kills_a_daemon_that_ignores_sigterm(capsys: pytest.CaptureFixture[str]) -> None:
+    stubborn = subprocess.Popen(["bash", "-c", "trap '' TERM; exec sleep 60"])
+    try:
+        spark_cluster.wait_for_exit({"master 1": stubborn.pid}, timeout=1)
+        assert stubborn.wait(timeout=10) == -9
+        assert (
+            f"master 1 (pid {stubborn.pid}) still up after 1 s: SIGKILL" in capsys.readouterr().out
+        )
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
