@@ -10,31 +10,63 @@ Analysts never see a half-built or untested warehouse:
    ``warehouse/private/curated/``, which dbt reads (``DERIVED_DATA_DIR``); data landing
    meanwhile waits for the next build. Names starting with ``.`` or ``_`` are never read.
 3. **Write** a *candidate* on the same filesystem,
-   ``warehouse/.candidate/private/derived_tables.duckdb``: a copy of the *private build file*
-   ``warehouse/private/derived_tables.duckdb`` (so incremental models keep their state) or,
-   with ``--full-refresh`` or on the first build, a new file. The candidate has the
-   published file's *name*, in a folder of its own, because DuckDB and dbt-duckdb name the
-   catalog after the file name: the views and the manifest then say ``derived_tables``
-   exactly as the published file does. The path is fixed (not per process): the lock makes
-   it one build's at a time, and a fixed path keeps dbt's profile, and so its partial parsing
-   (``target/partial_parse.msgpack``), the same from build to build. A candidate left by a
-   killed build is removed under the lock first. ``dbt build`` (seeds, models, snapshots and
-   tests; with ``--select``, plus every seed) runs against it (``DERIVED_WAREHOUSE`` points
-   the profile there).
+   ``warehouse/.candidate/private/derived_tables.duckdb``, which ``dbt build`` (seeds, models,
+   snapshots and tests; with ``--select``, plus every seed) runs against
+   (``DERIVED_WAREHOUSE`` points the profile there):
+
+   - an **incremental build** (the daily one) writes the *private build file*
+     ``warehouse/private/derived_tables.duckdb`` **in place, without copying it**: the
+     candidate is a hard link to it, and the dbt target's plugin ``derived_tables.publish_hold``
+     (listed in profiles.yml; see publish_hold.py) holds DuckDB's checkpoints for the whole
+     build, so every change dbt makes stays in the candidate's write-ahead log
+     (``.candidate/private/derived_tables.duckdb.wal``) or in blocks the file's headers do not
+     point to. Discarding the build is deleting the candidate folder; publishing it is one
+     checkpoint. The digest of the file's headers is recorded in the candidate folder when
+     the build starts: were they changed by a build that then failed or was killed (a
+     checkpoint nothing should have made), the next build is a full refresh;
+   - a target without that plugin gets a *copy* of the private build file instead (the
+     behaviour before; it costs the whole file's size in time and disk);
+   - with ``--full-refresh``, on the first build, or after ``derived rollback`` (below), the
+     candidate is a new file.
+
+   The candidate has the published file's *name*, in a folder of its own, because DuckDB and
+   dbt-duckdb name the catalog after the file name: the views and the manifest then say
+   ``derived_tables`` exactly as the published file does. The path is fixed (not per
+   process): the lock makes it one build's at a time, and a fixed path keeps dbt's profile,
+   and so its partial parsing (``target/partial_parse.msgpack``), the same from build to
+   build. A candidate left by a killed build is removed under the lock first.
 4. **Audit.** ``dbt build`` runs every test; any error or failing test of severity error fails
-   the audit: the candidate is deleted, the failing nodes are listed (from
-   ``target/run_results.json``) and the published warehouse is left byte-for-byte as it was.
-   Ctrl-C, SIGTERM or any exception also delete the candidate; a write error (permission,
-   disk full) ends in one line saying what failed, where and what to do (exit 73).
+   the audit: the candidate is deleted (with its WAL: an in-place build's changes with it),
+   the failing nodes are listed (from ``target/run_results.json``) and the published
+   warehouse is left byte-for-byte as it was, the private build file's relations as they
+   were. Ctrl-C, SIGTERM or any exception also delete the candidate; a write error
+   (permission, disk full) ends in one line saying what failed, where and what to do
+   (exit 73). A build killed outright (``kill -9``) leaves its candidate, removed by the next
+   build, which so continues from the private state before the killed one.
 5. **Export.** A new file, ``warehouse/.candidate/public/derived_tables.duckdb``, receives only
    the relations whose dbt node says ``meta: {published: true}`` (marts and reference data;
    staging and intermediate, which hold direct identifiers, never), with their DDL and
-   comments. Being new, it holds nothing else, not even in freed blocks.
-6. **Publish.** Only then: the private candidate replaces the private build file, and the
-   public candidate the published file, each keeping the replaced file as
-   ``*.previous.duckdb`` (through a hard link, so the path never disappears) and each renamed
-   with ``os.replace``: atomic, and readers holding the old file open keep reading it.
-   ``derived rollback`` swaps the previous files back (run it again to undo the rollback).
+   comments, read from the candidate with its WAL (nothing is checkpointed before the export
+   has succeeded). Being new, it holds nothing else, not even in freed blocks.
+6. **Publish.** Only then: the candidate is checkpointed (in place, that writes the build into
+   the private build file itself; DuckDB writes a checkpoint's blocks where the file's
+   current headers do not point, then its header, so the file is its old or its new state
+   whenever the build is killed) or, a new file or a copy, replaces it; then the public
+   candidate replaces the published file (the commit point), keeping the replaced file as
+   ``*.previous.duckdb`` (through a hard link, so the path never disappears), renamed with
+   ``os.replace``: atomic, and readers holding the old file open keep reading it. A build
+   killed between the two leaves the private state one build ahead of the published file,
+   which the next build continues from soundly (an incremental build from any earlier state
+   equals a full refresh). Each phase's seconds are printed (``[derived build] <phase> in N
+   s``; ``derived bench`` records them).
+
+   ``derived rollback`` swaps the previous published file back (run it again to undo the
+   rollback). An in-place build keeps no previous private build file (at scale 100 it would
+   take as much disk again as the private state), so after a rollback the private state is
+   newer than the published warehouse, and possibly built by the code being rolled away
+   from: the rollback leaves ``warehouse/private/.full-refresh-next`` and the next build is a
+   full refresh. A copy build keeps the replaced private file as
+   ``private/derived_tables.previous.duckdb`` and the rollback swaps it back too.
    Upgrading from the one-file layout (the published file held staging and intermediate
    too), the old file is not deleted: it moves to the private folder as the private previous
    version and the previous published file is exported from it, so a rollback still works.
@@ -62,6 +94,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -79,7 +112,7 @@ import click
 import duckdb
 import yaml
 
-from derived_tables import snapshot
+from derived_tables import memory, snapshot
 from derived_tables.generator.output import default_data_dir
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "derived_tables.duckdb"
@@ -97,6 +130,19 @@ EXIT_AUDIT_FAILED = 1
 EXIT_CANNOT_WRITE = 73  # EX_CANTCREAT: the warehouse folder refused a write (permission, disk)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again when the other build has finished
 FAILED_STATUSES = ("error", "fail", "runtime error")
+#: dbt-duckdb plugin that holds DuckDB's checkpoints (publish_hold.py): a target listing it in
+#: profiles.yml is built in place, without copying the private build file.
+HOLD_PLUGIN = "derived_tables.publish_hold"
+#: What turns the plugin on in dbt's environment (publish_hold.HOLD_ENV; not imported from
+#: there, which would import dbt into every `derived` command).
+HOLD_ENV = "DERIVED_HOLD_CHECKPOINTS"
+#: In the private folder: `derived rollback` left the private build state ahead of the
+#: published warehouse, so the next build is a full refresh (removed when it publishes).
+FULL_REFRESH_MARKER = ".full-refresh-next"
+#: In the candidate folder: the private build file's headers when an in-place build started.
+HEADERS_NAME = "private-headers.sha256"
+#: A DuckDB file's main header and its two database headers: a checkpoint rewrites one of them.
+HEADER_BYTES = 3 * 4096
 BUILD_STEP = "dbt build"
 #: Stale sources do not fail the audit (they never did): their status goes to the catalogue.
 FRESHNESS_STEP = "dbt source freshness"
@@ -173,6 +219,16 @@ class WarehousePaths:
     def candidate(self) -> Path:
         """The private candidate dbt builds (a copy of the private build file)."""
         return self.candidate_dir / PRIVATE_DIR / self.published.name
+
+    @property
+    def full_refresh_marker(self) -> Path:
+        """Present after `derived rollback`: the next build is a full refresh."""
+        return self.private.parent / FULL_REFRESH_MARKER
+
+    @property
+    def candidate_headers(self) -> Path:
+        """The private build file's header digest when an in-place build started."""
+        return self.candidate_dir / HEADERS_NAME
 
     @property
     def public_candidate(self) -> Path:
@@ -446,9 +502,62 @@ def remove_stale_candidates(paths: WarehousePaths) -> list[Path]:
     return removed
 
 
-def prepare_candidate(paths: WarehousePaths, candidate: Path, fresh: bool) -> None:
+def holds_checkpoints(profiles_dir: Path, project_dir: Path, target: str | None) -> bool:
+    """Whether the dbt target lists the plugin that holds DuckDB's checkpoints
+    (:data:`HOLD_PLUGIN`), so the private build file can be written in place."""
+    try:
+        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+        profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text(encoding="utf-8"))
+        outputs = profiles[project["profile"]]["outputs"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return False
+    output = outputs.get(target or os.environ.get("DBT_TARGET") or "dev")
+    plugins = output.get("plugins") if isinstance(output, dict) else None
+    return any(
+        isinstance(plugin, dict) and plugin.get("module") == HOLD_PLUGIN for plugin in plugins or []
+    )
+
+
+def headers_digest(database: Path) -> str:
+    """SHA-256 of a DuckDB file's headers: changed by every checkpoint, by nothing else."""
+    with open(database, "rb") as handle:
+        return hashlib.sha256(handle.read(HEADER_BYTES)).hexdigest()
+
+
+def private_changed_by_stale_build(paths: WarehousePaths) -> bool:
+    """Whether an in-place build that did not finish (killed) changed the private build
+    file's headers, i.e. checkpointed into it: compares the digest it recorded with now."""
+    try:
+        recorded = paths.candidate_headers.read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return paths.private.exists() and headers_digest(paths.private) != recorded
+
+
+def require_full_refresh(paths: WarehousePaths, reason: str) -> None:
+    """Make the next build a full refresh (the private build state cannot be trusted to
+    continue from), saying why."""
+    paths.full_refresh_marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    paths.full_refresh_marker.write_text(reason + "\n", encoding="utf-8")
+    fsync_dir(paths.full_refresh_marker.parent)
+
+
+def prepare_candidate(
+    paths: WarehousePaths, candidate: Path, fresh: bool, in_place: bool = False
+) -> None:
+    """Make the candidate dbt builds: nothing for a fresh build (dbt creates a new file);
+    for an incremental one, a hard link to the private build file when the target holds
+    DuckDB's checkpoints (`in_place`: dbt's changes stay in the candidate's WAL until the
+    publish checkpoints them; no copy), else a copy of it."""
     candidate.parent.mkdir(parents=True, exist_ok=True)
     if fresh or not paths.private.exists():
+        return
+    if in_place:
+        if wal(paths.private).exists():  # left by a dbt run by hand: part of the file's state
+            checkpoint(paths.private)
+        paths.candidate_headers.write_text(headers_digest(paths.private) + "\n", "utf-8")
+        fsync_file(paths.candidate_headers)
+        os.link(paths.private, candidate)
         return
     needed = paths.private.stat().st_size
     free = shutil.disk_usage(paths.folder).free
@@ -463,9 +572,16 @@ def prepare_candidate(paths: WarehousePaths, candidate: Path, fresh: bool) -> No
         shutil.copy2(wal(paths.private), wal(candidate))
 
 
+def _publish_config() -> dict[str, str]:
+    """The DuckDB settings of the build's own connections (the export, the checkpoint): the
+    whole memory budget, as dbt has ended (replaying the WAL of an in-place build holds its
+    rows in memory or spills them)."""
+    return {"memory_limit": f"{memory.budget_mb(os.environ)}MB"}
+
+
 def checkpoint(database: Path) -> None:
     """Fold any write-ahead log into the file, so the file alone is the whole warehouse."""
-    with duckdb.connect(str(database)) as con:
+    with duckdb.connect(str(database), config=_publish_config()) as con:
         con.execute("checkpoint")
     if wal(database).exists() and wal(database).stat().st_size > 0:
         raise click.ClickException(f"could not checkpoint {database}: its WAL remains")
@@ -543,7 +659,7 @@ def export_public(build_file: Path, public_file: Path, relations: Sequence[Relat
     public_file.parent.mkdir(parents=True, exist_ok=True)
     public_file.unlink(missing_ok=True)
     wanted = {(r.schema, r.name) for r in relations}
-    with duckdb.connect(str(public_file)) as con:
+    with duckdb.connect(str(public_file), config=_publish_config()) as con:
         con.execute(f"attach {literal(str(build_file))} as build (read_only)")
         tables = _build_relations(con, "table", wanted)
         views = _build_relations(con, "view", wanted)
@@ -647,14 +763,32 @@ def replace_keeping_previous(new: Path, current: Path, previous: Path) -> None:
     fsync_dir(current.parent)
 
 
-def publish(paths: WarehousePaths, candidate: Path) -> None:
-    """Replace the private build file by the candidate, then the published file by the public
-    candidate (the commit point), each keeping the file it replaces as previous."""
+def publish(paths: WarehousePaths, candidate: Path, in_place: bool = False) -> None:
+    """Checkpoint the candidate into the private build file, then replace the published file
+    by the public candidate (the commit point), keeping the file it replaces as previous.
+
+    In place (`in_place`, the target holds DuckDB's checkpoints): an incremental candidate is
+    a hard link to the private build file, so the checkpoint itself writes the build into it
+    (DuckDB writes a checkpoint's blocks where the last one does not point, then its header:
+    killed meanwhile, the file is its old or its new state); a fresh candidate replaces it.
+    No private previous version is kept (it would double the disk the private state takes):
+    `derived rollback` then makes the next build a full refresh. Otherwise (a profile without
+    the plugin) the candidate, a copy, replaces the private build file, which is kept as the
+    private previous version.
+    """
+    fsync_file(paths.public_candidate)
     checkpoint(candidate)
     fsync_file(candidate)
-    fsync_file(paths.public_candidate)
     paths.private.parent.mkdir(mode=0o700, exist_ok=True)
-    replace_keeping_previous(candidate, paths.private, paths.private_previous)
+    if not in_place:
+        replace_keeping_previous(candidate, paths.private, paths.private_previous)
+    else:
+        linked = paths.private.exists() and os.path.samefile(candidate, paths.private)
+        if not linked:
+            os.replace(candidate, paths.private)
+        paths.private_previous.unlink(missing_ok=True)  # stale: it matches nothing any more
+        wal(paths.private_previous).unlink(missing_ok=True)
+        fsync_dir(paths.private.parent)
     replace_keeping_previous(paths.public_candidate, paths.published, paths.previous)
 
 
@@ -752,12 +886,20 @@ def swap_files(current: Path, previous: Path) -> None:
 
 def swap_with_previous(paths: WarehousePaths) -> None:
     """Swap the published file with its previous version, and the private build file with
-    its own (when there is one), so the next build starts from the matching state."""
+    its own when there is one (a build without the checkpoint-holding plugin keeps it), so
+    the next build starts from the matching state; without one (an in-place build keeps
+    none), the next build is made a full refresh."""
     if not paths.previous.exists():
         raise click.ClickException(f"nothing to roll back to: {paths.previous} does not exist")
     swap_files(paths.published, paths.previous)
     if paths.private_previous.exists():
         swap_files(paths.private, paths.private_previous)
+    elif paths.private.exists():
+        require_full_refresh(
+            paths,
+            "`derived rollback` restored a published warehouse older than the private build "
+            "state, which an in-place build keeps no previous version of",
+        )
 
 
 def one_line(text: str) -> str:
@@ -920,25 +1062,73 @@ def build(
         return
     paths = WarehousePaths.resolve(project)
     as_of_date, as_of_origin = snapshot.resolve_as_of(as_of.date() if as_of else None)
+    in_place = holds_checkpoints(profiles, project, target)
     started = time.monotonic()
+    phases: dict[str, float] = {}
     with build_lock(paths), sigterm_as_exception():
+        if private_changed_by_stale_build(paths):
+            require_full_refresh(
+                paths,
+                "an interrupted in-place build changed the private build file's headers",
+            )
         for stale in remove_stale_candidates(paths):
             _say(f"removed a stale candidate left by an interrupted build: {stale}")
         candidate = paths.candidate
-        fresh = full_refresh or not paths.private.exists()
-        with _discarded_unless_published(paths):
-            paths.candidate_dir.mkdir(mode=0o700)
-            extra_env = pin_curated_snapshot(
-                project, paths.pinned_curated, as_of_date, as_of_origin
-            )
-            prepare_candidate(paths, candidate, fresh)
-            origin = "a new file" if fresh else f"a copy of the private build file {paths.private}"
-            _say(f"candidate {candidate} ({origin})")
-            _audit(options, docs, candidate, extra_env)
-            relations = _publish_candidate(paths, candidate, project, docs)
+        forced = paths.full_refresh_marker.exists() and not full_refresh
+        if forced:
+            reason = one_line(paths.full_refresh_marker.read_text(encoding="utf-8"))
+            _say(f"a full refresh, because {reason}")
+        fresh = full_refresh or forced or not paths.private.exists()
+        linked = in_place and not fresh
+        digest = headers_digest(paths.private) if linked else None
+        try:
+            with _discarded_unless_published(paths):
+                paths.candidate_dir.mkdir(mode=0o700)
+                with _phase("pin", phases):
+                    extra_env = pin_curated_snapshot(
+                        project, paths.pinned_curated, as_of_date, as_of_origin
+                    )
+                with _phase("prepare candidate", phases):
+                    prepare_candidate(paths, candidate, fresh, in_place)
+                if fresh:
+                    origin = "a new file"
+                elif linked:
+                    origin = (
+                        f"the private build file {paths.private} itself, through a link; "
+                        "its checkpoints held until the audit passes"
+                    )
+                else:
+                    origin = f"a copy of the private build file {paths.private}"
+                _say(f"candidate {candidate} ({origin})")
+                if linked:
+                    extra_env[HOLD_ENV] = "1"
+                _audit(options, docs, candidate, extra_env, phases)
+                relations = _publish_candidate(paths, candidate, project, docs, in_place, phases)
+        except BaseException:
+            if digest is not None and headers_digest(paths.private) != digest:
+                require_full_refresh(
+                    paths, "a failed in-place build changed the private build file's headers"
+                )
+                _say(
+                    "the failed build checkpointed into the private build file: the next "
+                    "build will be a full refresh",
+                    err=True,
+                )
+            raise
+        paths.full_refresh_marker.unlink(missing_ok=True)
         keep_legacy_previous(paths, relations)
     kept = f"; previous kept as {paths.previous}" if paths.previous.exists() else ""
     _say(f"published {paths.published} in {time.monotonic() - started:.0f}s{kept}")
+
+
+@contextlib.contextmanager
+def _phase(name: str, phases: dict[str, float]) -> Iterator[None]:
+    """Time one phase of the build: one line `<name> in N s`, and into `phases`."""
+    phase_started = time.monotonic()
+    yield
+    seconds = time.monotonic() - phase_started
+    phases[name] = round(phases.get(name, 0.0) + seconds, 2)
+    _say(f"{name} in {seconds:.1f} s")
 
 
 @contextlib.contextmanager
@@ -970,7 +1160,13 @@ def _discarded_unless_published(paths: WarehousePaths) -> Iterator[None]:
             _say(f"could not remove the candidate folder {left}: remove it by hand", err=True)
 
 
-def _audit(options: DbtOptions, docs: bool, candidate: Path, extra_env: dict[str, str]) -> None:
+def _audit(
+    options: DbtOptions,
+    docs: bool,
+    candidate: Path,
+    extra_env: dict[str, str],
+    phases: dict[str, float],
+) -> None:
     """Run the build's dbt steps on the candidate; raise AuditFailed at the first that fails
     (a non-zero exit, or a failed node in its run results despite exit 0). A failed source
     freshness check is only reported: it is shown on the catalogue's trust pages."""
@@ -979,7 +1175,8 @@ def _audit(options: DbtOptions, docs: bool, candidate: Path, extra_env: dict[str
     for step, args in options.steps(docs):
         _say(f"{step} ...")
         step_started = time.time()
-        code = run_dbt(args, candidate, project, extra_env)
+        with _phase(step, phases):
+            code = run_dbt(args, candidate, project, extra_env)
         if step == FRESHNESS_STEP:
             if code != 0:
                 _say("some sources are stale or unchecked: see the catalogue's trust pages")
@@ -996,22 +1193,32 @@ def _audit(options: DbtOptions, docs: bool, candidate: Path, extra_env: dict[str
 
 
 def _publish_candidate(
-    paths: WarehousePaths, candidate: Path, project: Path, docs: bool
+    paths: WarehousePaths,
+    candidate: Path,
+    project: Path,
+    docs: bool,
+    in_place: bool,
+    phases: dict[str, float],
 ) -> list[Relation]:
     """After a passed audit: write the catalogue (with docs), export the published relations
-    to the public candidate, then publish both candidates. Returns the published relations."""
+    to the public candidate, then publish both candidates. Returns the published relations.
+
+    Nothing is checkpointed before the export: both read the candidate with its WAL, so a
+    failed export leaves the private build file as it was."""
     if docs:
-        write_catalogue(project, candidate)
-    checkpoint(candidate)
+        with _phase("catalogue", phases):
+            write_catalogue(project, candidate)
     relations = published_relations(target_path(project) / "manifest.json")
     if not relations:
         raise AuditFailed(
             "audit failed: no model or seed is marked `meta: {published: true}`, so "
             "there is nothing to publish; nothing was published"
         )
-    copied = export_public(candidate, paths.public_candidate, relations)
+    with _phase("export", phases):
+        copied = export_public(candidate, paths.public_candidate, relations)
     _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
-    publish(paths, candidate)
+    with _phase("checkpoint and publish", phases):
+        publish(paths, candidate, in_place)
     return relations
 
 
@@ -1041,3 +1248,8 @@ def rollback(target: str | None, project_dir: Path | None) -> None:
         f"[derived rollback] {paths.published} is now the previous version; "
         f"the replaced one is kept as {paths.previous}"
     )
+    if paths.full_refresh_marker.exists():
+        click.echo(
+            "[derived rollback] the private build state is newer than the published "
+            "warehouse now: the next build is a full refresh"
+        )

@@ -59,6 +59,8 @@ FILES = {
               type: duckdb
               path: "{{ env_var('DERIVED_WAREHOUSE') }}"
               threads: 1
+              plugins:
+                - module: derived_tables.publish_hold
         """,
     "seeds/people.csv": """
         person_id,person_name
@@ -346,12 +348,16 @@ def test_a_second_build_is_refused_at_once_while_the_lock_is_held(built: Path) -
 
 
 def test_rollback_swaps_the_previous_version_back_and_forth(built: Path) -> None:
+    """An in-place build keeps no private previous version: a rollback restores the
+    published file, and the next build is a full refresh (the private state is newer)."""
     newer, older = _sha256(_published(built)), _sha256(_previous(built))
+    marker = built / "warehouse" / "private" / publish.FULL_REFRESH_MARKER
 
     result = _run(rollback, built)
     assert result.exit_code == 0, result.output
     assert _sha256(_published(built)) == older and _sha256(_previous(built)) == newer
     assert _runs(_published(built)) == [1]
+    assert "the next build is a full refresh" in result.output and marker.exists()
 
     assert _run(rollback, built).exit_code == 0  # undo the rollback
     assert _sha256(_published(built)) == newer and _sha256(_previous(built)) == older
@@ -361,7 +367,239 @@ def test_rollback_swaps_the_previous_version_back_and_forth(built: Path) -> None
         "derived_tables.previous.duckdb",
         "private",
     ]
-    assert _runs(_private(built)) == [1, 2] and _runs(_private_previous(built)) == [1]
+    assert _runs(_private(built)) == [1, 2] and not _private_previous(built).exists()
+
+    result = _build(built, "--vars", "{run_id: 3}")
+    assert result.exit_code == 0, result.output
+    assert "a full refresh, because `derived rollback` restored" in result.output
+    assert _runs(_published(built)) == [3] and not marker.exists()  # built from scratch
+    result = _build(built, "--vars", "{run_id: 4}")  # and incremental again after it
+    assert "a full refresh" not in result.output and _runs(_published(built)) == [3, 4]
+
+
+def _without_hold_plugin(project: Path) -> None:
+    profile = project / "profiles.yml"
+    text = profile.read_text(encoding="utf-8")
+    plugin = "      plugins:\n        - module: derived_tables.publish_hold\n"
+    assert plugin in text
+    profile.write_text(text.replace(plugin, ""), encoding="utf-8")
+
+
+def test_without_the_hold_plugin_the_private_file_is_copied_and_rolled_back(
+    built: Path,
+) -> None:
+    """A profile that does not hold DuckDB's checkpoints: the candidate is a copy of the
+    private build file, which is kept as the private previous version for a rollback."""
+    _without_hold_plugin(built)
+    result = _build(built, "--vars", "{run_id: 3}")
+    assert result.exit_code == 0, result.output
+    assert "a copy of the private build file" in result.output
+    assert _runs(_private(built)) == [1, 2, 3] and _runs(_private_previous(built)) == [1, 2]
+
+    assert _run(rollback, built).exit_code == 0
+    assert _runs(_published(built)) == [1, 2] and _runs(_private(built)) == [1, 2]
+    assert not (built / "warehouse" / "private" / publish.FULL_REFRESH_MARKER).exists()
+    assert _build(built, "--vars", "{run_id: 4}").exit_code == 0
+    assert _runs(_published(built)) == [1, 2, 4]
+
+
+def _private_state(project: Path) -> dict[str, list[tuple]]:
+    """Every relation of the private build file with its sorted rows."""
+    database = _private(project)
+    relations = _query(
+        database,
+        "select schema_name, table_name from duckdb_tables() union all "
+        "select schema_name, view_name from duckdb_views() where not internal",
+    )
+    return {
+        f"{schema}.{name}": _query(database, f'select * from "{schema}"."{name}" order by all')
+        for schema, name in relations
+    }
+
+
+@pytest.mark.parametrize("fault", ["failing test", "model error"])
+def test_a_failed_incremental_build_leaves_the_private_build_file_as_it_was(
+    built: Path, fault: str
+) -> None:
+    """Built in place (no copy), a failed build's changes stay in the candidate's WAL,
+    which is discarded: every private relation is as before, and its headers too (nothing
+    was checkpointed into it)."""
+    before = _private_state(built)
+    headers = publish.headers_digest(_private(built))
+    args = ["--vars", "{run_id: 3, fail_audit: true}"]
+    if fault == "model error":
+        (built / "models" / "broken.sql").write_text(
+            "select * from {{ ref('runs') }} where no_such_column\n"
+        )
+        args = ["--vars", "{run_id: 3}"]
+    result = _build(built, *args)
+    assert result.exit_code == publish.EXIT_AUDIT_FAILED, result.output
+    assert "its checkpoints held until the audit passes" in result.output
+    assert before["main.runs"] == [(1,), (2,)]
+    assert _private_state(built) == before  # `runs` got run 3 in the WAL, now discarded
+    assert publish.headers_digest(_private(built)) == headers
+    assert _candidates(built) == [] and not publish.wal(_private(built)).exists()
+    assert "a full refresh" not in result.output
+
+    (built / "models" / "broken.sql").unlink(missing_ok=True)
+    result = _build(built, "--vars", "{run_id: 3}")  # builds on from the state before
+    assert result.exit_code == 0, result.output
+    assert _runs(_published(built)) == [1, 2, 3] and _runs(_private(built)) == [1, 2, 3]
+
+
+def _wait_for_lock_release(database: Path, seconds: float = 30) -> None:
+    """Until no process holds DuckDB's (POSIX) lock on `database`."""
+    deadline = time.monotonic() + seconds
+    with open(database, "rb") as handle:
+        while True:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except OSError:
+                assert time.monotonic() < deadline, f"{database} still locked"
+                time.sleep(0.2)
+
+
+def test_a_build_killed_with_sigkill_is_followed_by_a_correct_build(built: Path) -> None:
+    """kill -9 of the build and dbt in the middle of dbt's run (after `runs` took run 3):
+    the private build file is as before, and the next build continues from it."""
+    before = _private_state(built)
+    started = built / "slow.started"
+    (built / "models" / "slow.py").write_text(
+        textwrap.dedent(
+            f"""
+            import pathlib
+            import time
+
+
+            def model(dbt, session):
+                runs = dbt.ref("runs")
+                pathlib.Path({str(started)!r}).touch()
+                time.sleep(120)
+                return runs
+            """
+        )
+    )
+    derived = Path(sys.executable).parent / "derived"
+    process = subprocess.Popen(
+        [
+            derived,
+            "build",
+            "--project-dir",
+            built,
+            "--profiles-dir",
+            built,
+            "--vars",
+            "{run_id: 3}",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "DO_NOT_TRACK": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not started.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        candidate = built / "warehouse" / publish.CANDIDATE_NAME / "private"
+        assert publish.wal(candidate / "derived_tables.duckdb").exists()  # run 3 is in it
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    _wait_for_lock_release(_private(built))  # dbt, killed too, may exit a moment later
+    assert _private_state(built) == before
+
+    (built / "models" / "slow.py").unlink()
+    result = _build(built, "--vars", "{run_id: 3}")
+    assert result.exit_code == 0, result.output
+    assert "stale candidate" in result.output and "a full refresh" not in result.output
+    assert _runs(_published(built)) == [1, 2, 3]
+    assert _query(_published(built), "select count(*) from main.people_table") == [(2,)]
+
+
+def test_a_checkpoint_the_plugin_did_not_hold_makes_the_next_build_a_full_refresh(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second line of defence: were the private file checkpointed during a failed
+    in-place build (here: the plugin left out of the profile, yet the build told it is
+    there), its state is no longer the one before, so the next build is a full refresh."""
+    _without_hold_plugin(built)
+    monkeypatch.setattr(publish, "holds_checkpoints", lambda *args: True)
+    result = _build(built, "--vars", "{run_id: 3, fail_audit: true}")
+    assert result.exit_code == publish.EXIT_AUDIT_FAILED
+    assert "the next build will be a full refresh" in result.output
+    result = _build(built, "--vars", "{run_id: 4}")
+    assert result.exit_code == 0, result.output
+    assert "a full refresh, because a failed in-place build" in result.output
+    assert _runs(_published(built)) == [4]
+
+
+def test_the_plugin_and_the_build_agree_on_the_switch() -> None:
+    from derived_tables import publish_hold
+
+    assert publish_hold.HOLD_ENV == publish.HOLD_ENV
+    assert publish_hold.__name__ == publish.HOLD_PLUGIN
+
+
+def test_the_main_profile_holds_checkpoints_for_duckdb_targets() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert publish.holds_checkpoints(root, root, "dev")
+    assert publish.holds_checkpoints(root, root, "ci")
+    assert not publish.holds_checkpoints(root, root, "spark")
+
+
+_HOLD_SCRIPT = """
+import os, sys
+import duckdb
+os.environ["DERIVED_HOLD_CHECKPOINTS"] = "1"
+from derived_tables.publish_hold import Plugin
+plugin = Plugin(name="hold", plugin_config={})
+config = {}
+plugin.update_connection_config(None, config)
+con = duckdb.connect(sys.argv[1], config=config)
+plugin.configure_connection(con)
+if sys.argv[2] == "write":
+    for _ in range(40):  # small appends: logged row by row, past the 16 MiB default
+        con.execute("insert into t select range from range(50000)")
+    con.execute("create table big as select range i, md5(range::varchar) s from range(2000000)")
+    con.execute("update t set i = -i where i % 7 = 0")
+    con.execute("delete from t where i % 5 = 0")
+    con.execute("drop table t0")
+print(con.execute("select count(*) from t").fetchone()[0])
+con.close()
+"""
+
+
+def test_duckdb_keeps_a_held_build_in_the_wal_until_a_checkpoint(tmp_path: Path) -> None:
+    """What the in-place build relies on, checked on the DuckDB installed: with the plugin
+    on, big and small writes, updates, deletes and drops stay out of the file's headers (in
+    the WAL, or in blocks the headers do not point to) when the WAL outgrows the default
+    threshold, when the process ends, and when a second process replays the WAL; deleting
+    the WAL gives the file as it was."""
+    database = tmp_path / "held.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("create table t as select range i from range(1000)")
+        con.execute("create table t0 as select range i from range(1000)")
+    headers = publish.headers_digest(database)
+
+    def run(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", _HOLD_SCRIPT, str(database), mode],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout)
+
+    written = run("write")
+    assert publish.wal(database).stat().st_size > 16 * 2**20
+    assert publish.headers_digest(database) == headers
+    assert run("read") == written  # replayed by another process: still only in the WAL
+    assert publish.headers_digest(database) == headers
+    publish.wal(database).unlink()
+    assert _query(database, "select count(*) from t") == [(1000,)]
+    assert _query(database, "select count(*) from t0") == [(1000,)]
 
 
 def test_rollback_without_a_previous_version_fails_clearly(built: Path) -> None:
@@ -418,7 +656,7 @@ def test_exception_discards_the_candidate(built: Path, monkeypatch: pytest.Monke
     before = _sha256(_published(built))
     monkeypatch.setattr(publish, "run_dbt", lambda *args: 0)
 
-    def boom(paths: publish.WarehousePaths, candidate: Path) -> None:
+    def boom(*args: object) -> None:
         raise OSError("disk on fire")
 
     monkeypatch.setattr(publish, "publish", boom)
