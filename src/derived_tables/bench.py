@@ -417,6 +417,22 @@ def dbt_node_seconds(run_results: Mapping[str, Any]) -> dict[str, dict[str, floa
     return by_type
 
 
+#: A line `derived build` prints at the end of each of its phases.
+_PHASE_LINE = re.compile(r"^\[derived build\] (?P<phase>.+) in (?P<seconds>[0-9.]+) s$")
+
+
+def build_phases(log_text: str) -> dict[str, float]:
+    """The seconds of each phase of `derived build` (pin, prepare candidate, dbt build,
+    export, checkpoint and publish, ...) from the lines it prints in a step's log."""
+    phases: dict[str, float] = {}
+    for line in log_text.splitlines():
+        match = _PHASE_LINE.match(line.strip())
+        if match:
+            phase = match["phase"]
+            phases[phase] = round(phases.get(phase, 0.0) + float(match["seconds"]), 2)
+    return phases
+
+
 def nodes_running_at(run_results: Mapping[str, Any], at: str) -> list[str]:
     """The dbt nodes (unique ids) whose `compile` or `execute` timing spans the moment `at`
     (ISO 8601, with a time zone) in run_results.json: what dbt was running at a step's memory
@@ -516,6 +532,9 @@ def render_dbt_seconds(result: BenchResult) -> list[str]:
             for kind, entry in sorted(by_type.items())
         ]
         lines.append(f"{build}: dbt execute time summed over threads: {', '.join(parts)}")
+    for build, phases in (result.outputs.get("build_phases") or {}).items():
+        parts = [f"{phase} {seconds:,.1f} s" for phase, seconds in phases.items()]
+        lines.append(f"{build}: phases of derived build: {', '.join(parts)}")
     for build, nodes in (result.outputs.get("running_at_peak") or {}).items():
         running = ", ".join(node.split(".")[-1] for node in nodes) or (
             "no dbt node (parsing, hooks or publishing)"
@@ -715,6 +734,7 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
     env = bench_environment(work, project)
     console.print(f"work folder {work}; step logs in {work / 'logs'}")
     dbt_seconds: dict[str, Any] = {}
+    phases: dict[str, dict[str, float]] = {}
     at_peak: dict[str, list[str]] = {}
     with console.status("") as status:
 
@@ -723,6 +743,9 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
             console.print(f"[bold]{step.name}[/]: {' '.join(step.argv[1:])}")
 
         def after_step(step: Step, measurement: Measurement) -> None:
+            if step.name in (FULL_BUILD, INCREMENTAL_BUILD) and measurement.log:
+                log_text = Path(measurement.log).read_text(encoding="utf-8", errors="replace")
+                phases[step.name] = build_phases(log_text)
             kept = _keep_run_results(step, work)
             if kept is not None:
                 run_results = json.loads(kept.read_text(encoding="utf-8"))
@@ -739,6 +762,7 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
             result.steps = run()
     result.outputs = {**result.outputs, **output_facts(work)}
     result.outputs["dbt_node_seconds"] = dbt_seconds
+    result.outputs["build_phases"] = phases
     result.outputs["running_at_peak"] = at_peak
     if floor_json(work).exists():
         result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))

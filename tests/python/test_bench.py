@@ -448,3 +448,25 @@ def test_measure_records_when_the_tree_peaked(tmp_path: Path) -> None:
     after = dt.datetime.now(dt.UTC)
     assert m.peak_tree_at is not None
     assert before <= dt.datetime.fromisoformat(m.peak_tree_at) <= after
+
+
+def test_build_phases_are_read_from_the_lines_derived_build_prints() -> None:
+    log = "\n".join(
+        [
+            "[derived build] as-of date 2026-12-05 (from the machine's UTC date)",
+            "[derived build] pin in 0.3 s",
+            "[derived build] prepare candidate in 12.5 s",
+            "12:00:00  1 of 4 OK created sql table model main.x ... [OK in 2.00s]",
+            "[derived build] dbt build in 88.0 s",
+            "[derived build] export in 20.1 s",
+            "[derived build] checkpoint and publish in 3.0 s",
+            "[derived build] published /w/derived_tables.duckdb in 124s",
+        ]
+    )
+    assert bench.build_phases(log) == {
+        "pin": 0.3,
+        "prepare candidate": 12.5,
+        "dbt build": 88.0,
+        "export": 20.1,
+        "checkpoint and publish": 3.0,
+    }
