@@ -136,6 +136,8 @@ HOLD_PLUGIN = "derived_tables.publish_hold"
 #: What turns the plugin on in dbt's environment (publish_hold.HOLD_ENV; not imported from
 #: there, which would import dbt into every `derived` command).
 HOLD_ENV = "DERIVED_HOLD_CHECKPOINTS"
+#: checkpoint_threshold while a build's WAL must not be checkpointed (as publish_hold.py).
+HOLD_THRESHOLD = "1000TB"
 #: In the private folder: `derived rollback` left the private build state ahead of the
 #: published warehouse, so the next build is a full refresh (removed when it publishes).
 FULL_REFRESH_MARKER = ".full-refresh-next"
@@ -647,7 +649,9 @@ def published_relations(manifest_path: Path) -> list[Relation]:
     return sorted(relations, key=str)
 
 
-def export_public(build_file: Path, public_file: Path, relations: Sequence[Relation]) -> int:
+def export_public(
+    build_file: Path, public_file: Path, relations: Sequence[Relation], fold_build: bool = False
+) -> int:
     """Write a new DuckDB file holding only `relations`, copied from `build_file`.
 
     Tables keep their DDL (types, constraints) and comments (the persisted docs); views are
@@ -655,12 +659,23 @@ def export_public(build_file: Path, public_file: Path, relations: Sequence[Relat
     it. Nothing else is ever written to the file, so no private data can linger in it (not
     even in freed blocks). Returns the number of relations copied; those not built (a
     `--select` build on a fresh candidate) are skipped.
+
+    `build_file` is read with its write-ahead log. With `fold_build` (the candidate of a
+    build), it is opened for writing with checkpoints held, and checkpointed once the public
+    file is complete: the WAL is replayed once, for both (an in-place build's WAL holds the
+    whole build), and a failed export checkpoints nothing. Without it, read-only.
     """
     public_file.parent.mkdir(parents=True, exist_ok=True)
     public_file.unlink(missing_ok=True)
     wanted = {(r.schema, r.name) for r in relations}
-    with duckdb.connect(str(public_file), config=_publish_config()) as con:
-        con.execute(f"attach {literal(str(build_file))} as build (read_only)")
+    config = _publish_config()
+    if fold_build:
+        config["checkpoint_threshold"] = HOLD_THRESHOLD
+    with duckdb.connect(str(public_file), config=config) as con:
+        if fold_build:
+            con.execute("pragma disable_checkpoint_on_shutdown")
+        mode = "" if fold_build else " (read_only)"
+        con.execute(f"attach {literal(str(build_file))} as build{mode}")
         tables = _build_relations(con, "table", wanted)
         views = _build_relations(con, "view", wanted)
         for schema in sorted({schema for schema, *_ in tables + views}):
@@ -671,8 +686,10 @@ def export_public(build_file: Path, public_file: Path, relations: Sequence[Relat
             con.execute(f"insert into {relation.sql} select * from build.{relation.sql}")
         _create_views(con, views)
         _copy_comments(con, tables, views, wanted)
+        con.execute("checkpoint")  # the public file: complete, on its own
+        if fold_build:
+            con.execute("checkpoint build")
         con.execute("detach build")
-        con.execute("checkpoint")
     return len(tables) + len(views)
 
 
@@ -1214,10 +1231,10 @@ def _publish_candidate(
             "audit failed: no model or seed is marked `meta: {published: true}`, so "
             "there is nothing to publish; nothing was published"
         )
-    with _phase("export", phases):
-        copied = export_public(candidate, paths.public_candidate, relations)
+    with _phase("export and checkpoint", phases):
+        copied = export_public(candidate, paths.public_candidate, relations, fold_build=True)
     _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
-    with _phase("checkpoint and publish", phases):
+    with _phase("publish", phases):
         publish(paths, candidate, in_place)
     return relations
 

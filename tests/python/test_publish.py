@@ -417,7 +417,7 @@ def _private_state(project: Path) -> dict[str, list[tuple]]:
     }
 
 
-@pytest.mark.parametrize("fault", ["failing test", "model error"])
+@pytest.mark.parametrize("fault", ["failing test", "model error", "export error"])
 def test_a_failed_incremental_build_leaves_the_private_build_file_as_it_was(
     built: Path, fault: str
 ) -> None:
@@ -432,8 +432,15 @@ def test_a_failed_incremental_build_leaves_the_private_build_file_as_it_was(
             "select * from {{ ref('runs') }} where no_such_column\n"
         )
         args = ["--vars", "{run_id: 3}"]
+    if fault == "export error":  # after a passed audit: a published view reads a private table
+        (built / "models" / "broken.sql").write_text(
+            "{{ config(materialized='view') }} select * from {{ ref('private_people') }}\n"
+        )
+        args = ["--vars", "{run_id: 3}"]
     result = _build(built, *args)
     assert result.exit_code == publish.EXIT_AUDIT_FAILED, result.output
+    if fault == "export error":
+        assert "cannot publish the view main.broken" in result.output
     assert "its checkpoints held until the audit passes" in result.output
     assert before["main.runs"] == [(1,), (2,)]
     assert _private_state(built) == before  # `runs` got run 3 in the WAL, now discarded
@@ -539,6 +546,7 @@ def test_the_plugin_and_the_build_agree_on_the_switch() -> None:
     from derived_tables import publish_hold
 
     assert publish_hold.HOLD_ENV == publish.HOLD_ENV
+    assert publish_hold.HOLD_THRESHOLD == publish.HOLD_THRESHOLD
     assert publish_hold.__name__ == publish.HOLD_PLUGIN
 
 
