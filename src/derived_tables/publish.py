@@ -1098,6 +1098,7 @@ def build(
         fresh = full_refresh or forced or not paths.private.exists()
         linked = in_place and not fresh
         digest = headers_digest(paths.private) if linked else None
+        size_before = paths.private.stat().st_size if linked else 0
         try:
             with _discarded_unless_published(paths):
                 paths.candidate_dir.mkdir(mode=0o700)
@@ -1120,6 +1121,14 @@ def build(
                 if linked:
                     extra_env[HOLD_ENV] = "1"
                 _audit(options, docs, candidate, extra_env, phases)
+                if linked:
+                    held = wal(candidate).stat().st_size if wal(candidate).exists() else 0
+                    grown = paths.private.stat().st_size - size_before
+                    _say(
+                        f"held until the checkpoint: a WAL of {held / 2**20:,.0f} MiB and "
+                        f"{grown / 2**20:,.0f} MiB of blocks written past the private build "
+                        "file's end"
+                    )
                 relations = _publish_candidate(paths, candidate, project, docs, in_place, phases)
         except BaseException:
             if digest is not None and headers_digest(paths.private) != digest:
