@@ -1055,10 +1055,12 @@ def build(
     """Build, test and publish the warehouse (write-audit-publish).
 
     Pins the curated partitions complete when it starts (refusing any dated after the as-of
-    date), runs `dbt build` (seeds included) on a candidate copy of the private build file,
-    and only when every model built and every test passed publishes: the published file
-    gets only the relations marked `meta: {published: true}` (marts, reference data), the
-    private build file keeps the rest. A failed build changes neither.
+    date), runs `dbt build` (seeds included) on a candidate of the private build file
+    (written in place with DuckDB's checkpoints held, when the target lists the
+    derived_tables.publish_hold plugin; else a copy), and only when every model built and
+    every test passed publishes: the published file gets only the relations marked `meta:
+    {published: true}` (marts, reference data), the private build file keeps the rest. A
+    failed build changes neither. After `derived rollback` the next build is a full refresh.
 
     \b
     Exit codes: 0 published; 1 the audit failed (a model or test; listed); 2 wrong usage;
@@ -1259,7 +1261,9 @@ def _publish_candidate(
 def rollback(target: str | None, project_dir: Path | None) -> None:
     """Swap the published warehouse with the previous one (run again to undo).
 
-    Takes the build lock, so it never races a build.
+    Takes the build lock, so it never races a build. The private build file is swapped too
+    when a previous version of it was kept (a build by copy); otherwise (an in-place build
+    keeps none) the next build is a full refresh.
     """
     project = (project_dir or default_project_dir()).resolve()
     from derived_tables import publish_spark
