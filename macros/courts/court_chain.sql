@@ -29,9 +29,10 @@
 
     A full rebuild of each (court_chain_full_rebuild_reason, through
     should_full_refresh) where patching is unsound: --full-refresh; one of the
-    four staging models rebuilt in full in this invocation (a partition
-    withdrawn or rewritten: rows can vanish without a newer extraction date),
-    or not run in it (nothing says what changed); one of the four
+    four staging models or of the person history models rebuilt in full in
+    this invocation (a partition withdrawn or rewritten: rows can vanish, and
+    a person's versions change, without a newer extraction date), or not run
+    in it (nothing says what changed); one of the four
     intermediates or int_person_record_keys missing. The reason is decided once, by
     int_court_cases_touched, and read from it by the four, so they rebuild
     together. A change in the seed ref_offences needs --full-refresh, as for
@@ -110,6 +111,15 @@
             or (patched[model_name] is not none
                 and watermark > patched[model_name]) -%}
             {%- do patched.update({model_name: watermark}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {#- a person history rebuilt in full can change a person's versions
+        without a changed record: the touched persons would miss it -#}
+    {%- for name in person_history_models() -%}
+        {%- if name not in patched -%}
+            {{ return(name ~ ' did not run in this invocation') }}
+        {%- elif patched[name] is none -%}
+            {{ return(name ~ ' was rebuilt in full') }}
         {%- endif -%}
     {%- endfor -%}
     {%- set found = {} -%}

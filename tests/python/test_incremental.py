@@ -738,3 +738,29 @@ def test_late_and_corrected_rows_for_old_cases_are_picked_up(runs: IncrementalRu
             assert now == was + FINE_CORRECTION, f"{name}: the corrected fine is {now}, was {was}"
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_courts_chain_rebuilds_in_full_when_a_person_history_is_rebuilt(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """A prison offender partition rewritten in place (one row delivered again in an extra
+    file) rebuilds stg_nomis__offender_history in full: a person's versions can then change
+    without a changed record, which the touched persons would miss, so the courts chain
+    rebuilds in full (and the courts facts compare every row) instead of patching by case
+    (macros/courts/court_chain.sql)."""
+    work = tiny_project.copy_to(tmp_path / "work")
+    offenders = work.data_dir / "nomis" / "offenders"
+    partition = max(offenders.glob("extraction_date=*"))
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{partition}/*.parquet') limit 1)"
+            f" to '{partition / 'part-rewritten.parquet'}' (format parquet)"
+        )
+    run = work.dbt("run")
+    assert run.result.ok, run.result.describe()
+    output = " ".join(run.result.output.split())
+    assert "stg_nomis__offender_history: rebuilt in full" in output, output[-3000:]
+    for model in COURT_CHAIN_MODELS:
+        expected = f"{model}: rebuilt in full: stg_nomis__offender_history was rebuilt in full"
+        assert expected in output, f"{model} was not rebuilt in full: {output[-3000:]}"
