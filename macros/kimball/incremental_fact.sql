@@ -16,6 +16,11 @@
     Everything else in a row is a function of those sources, so an incremental run
     gives the same table as a full refresh.
 
+    With `by_case` (the courts facts), on a run in which the courts chain was
+    patched by case (court_chain_is_patched, macros/courts/court_chain.sql),
+    (c) and (d) are found without reading every row:
+    incremental_fact_rows_to_load_by_case.
+
     The person key is the dim_person version valid on `person_date` (the current
     version when the date is unknown), or a default member by `dimension_key()` on
     the natural key `person_id_column` (missing when null, not yet arrived otherwise).
@@ -43,10 +48,18 @@
     key_columns,
     person_id_column,
     person_date,
-    recomputed_columns=[]
+    recomputed_columns=[],
+    by_case=false
 ) -%}
 {%- set existing = 'existing_' ~ rows -%}
 {%- set not_yet_arrived = default_member_key('not_yet_arrived') -%}
+{%- if by_case %}
+{{ court_touched_ctes() }}
+{%- endif -%}
+{%- if by_case and court_chain_is_patched() %}
+{{ incremental_fact_rows_to_load_by_case(
+    rows, unique_key, key_columns, person_id_column, person_date) }}
+{%- else %}
 {% if is_incremental() %}
 
 {{ existing }} as (
@@ -115,6 +128,77 @@ person_keys as (
         )
         {%- endfor %}
     {%- endif %}
+
+),
+{%- endif %}
+{%- endmacro %}
+
+{#
+    incremental_fact_rows_to_load on a run in which the courts chain was
+    patched by case: the rows to load are (a) and (b) as there, and the rows
+    of the cases and persons int_court_cases_touched lists
+    (court_fact_row_is_touched): an intermediate row of any other case was
+    not rewritten (so neither its values nor its hearing number changed), and
+    its person's dim_person versions did not change (so its person key did
+    not). The person keys are then resolved for the loaded rows only. Same
+    inputs and CTEs emitted; person_keys comes after <rows>_to_load and
+    covers only its rows.
+#}
+{% macro incremental_fact_rows_to_load_by_case(
+    rows,
+    unique_key,
+    key_columns,
+    person_id_column,
+    person_date
+) -%}
+{%- set existing = 'existing_' ~ rows -%}
+
+{{ existing }} as (
+
+    select * from {{ this }}
+
+),
+
+high_water_mark as (
+
+    select {{ high_water_mark('extracted_at') }} as max_extracted_at
+    from {{ existing }}
+
+),
+
+{{ rows }}_to_load as (
+
+    select {{ rows }}.*
+    from {{ rows }}
+    cross join high_water_mark
+    where
+        {{ rows }}.source_extracted_at > high_water_mark.max_extracted_at
+        or {{ rows }}.{{ unique_key }} in (
+            select {{ unique_key }} from {{ existing }}
+            where
+                {{ default_member_key('not_yet_arrived') }} in (
+                    {{ key_columns | join(', ') }}
+                )
+        )
+        or {{ court_fact_row_is_touched(
+            rows ~ '.case_id', rows ~ '.pseudonymised_person_id') }}
+
+),
+
+-- the defendant's person, in the version valid on the {{ person_date }} (the
+-- current version when the date is unknown), for the rows loaded
+person_keys as (
+
+    select
+        {{ rows }}.{{ unique_key }},
+        {{ dimension_key(
+            'persons.person_key', rows ~ '.' ~ person_id_column
+        ) }} as person_key
+    from {{ rows }}_to_load as {{ rows }}
+    left join persons
+        on
+            {{ rows }}.pseudonymised_person_id = persons.person_id
+            and {{ scd2_valid_at('persons', rows ~ '.' ~ person_date) }}
 
 ),
 {%- endmacro %}

@@ -228,7 +228,9 @@
     model's `full_refresh` config as in dbt, and also when an incremental
     staging model cannot be patched by key (staging_full_rebuild_reason), a
     model of the person chain cannot be patched
-    (person_chain_full_rebuild_reason, macros/people/person_chain.sql), or an
+    (person_chain_full_rebuild_reason, macros/people/person_chain.sql), a
+    model of the courts chain cannot be patched
+    (court_chain_full_rebuild_reason, macros/courts/court_chain.sql), or an
     accumulating snapshot holds keys that left its grain source
     (grain_source_full_rebuild_reason), logged with the reason. Every other
     node keeps dbt's behaviour.
@@ -252,6 +254,7 @@
     {%- else -%}
         {%- set reason = staging_full_rebuild_reason()
             or person_chain_full_rebuild_reason()
+            or court_chain_full_rebuild_reason()
             or grain_source_full_rebuild_reason() -%}
         {%- if model is mapping -%}
             {%- do model.update({cache_key: reason}) -%}

@@ -79,6 +79,162 @@ MATCHED_ON = {
 MOVED_DEFENDANTS = 3
 #: The person models downstream of the linkage (docs/linkage.md, the person chain).
 PERSON_MODELS = ("int_person_states_derived", "int_person_versions", "dim_person")
+#: The courts intermediates patched by case (macros/courts/court_chain.sql).
+COURT_CHAIN_MODELS = (
+    "int_case_offences_ranked",
+    "int_hearings_enriched",
+    "int_case_outcomes_enriched",
+    "int_case_milestones_aggregated",
+)
+#: The late offence _correct_old_cases delivers (the most serious offence of the seed).
+LATE_CASE_OFFENCE_ID = "CAOLATE0000001"
+#: How much _correct_old_cases raises the corrected fine.
+FINE_CORRECTION = 1000
+
+
+@dataclass(frozen=True)
+class OldCaseCorrections:
+    """What _correct_old_cases delivered: the hearing moved from `moved_from` to `moved_to`,
+    the case given a late principal offence, and the outcome whose fine was corrected."""
+
+    hearing_id: str
+    moved_from: str
+    moved_to: str
+    late_offence_case: str
+    outcome_id: str
+
+
+def _correct_old_cases(project: TinyProject, extraction_date: str) -> OldCaseCorrections:
+    """Deliver, in the next-day partition, late and corrected rows for old cases that the
+    day touches in no other way, as a curated extract does: a hearing re-delivered under
+    another case (the case it left is renumbered and recounted), a late offence more serious
+    than any (it becomes its case's principal offence, so the case's other offences and
+    their outcomes change), and an outcome re-delivered with a corrected fine."""
+    root = project.data_dir / "common_platform"
+    seed = Path(__file__).resolve().parents[2] / "seeds" / "ref_offences.csv"
+    con = duckdb.connect()
+    try:
+        for table in ("cases", "case_offences", "hearings", "outcomes"):
+            con.execute(
+                f"create view {table} as select * from read_parquet("
+                f"'{root / table}/*/*.parquet', hive_partitioning = true)"
+            )
+        # old cases: no row of them (or of their offences' outcomes) in the new partition
+        con.execute(
+            f"""
+            create table quiet_cases as
+            select case_id from cases
+            except
+            select case_id from cases where extraction_date = date '{extraction_date}'
+            except
+            select case_id from case_offences
+            where extraction_date = date '{extraction_date}'
+            except
+            select case_id from hearings where extraction_date = date '{extraction_date}'
+            except
+            select case_offences.case_id from outcomes
+            inner join case_offences
+                on outcomes.case_offence_id = case_offences.case_offence_id
+            where outcomes.extraction_date = date '{extraction_date}'
+            """
+        )
+        hearing_cases = con.execute(
+            """
+            select case_id from hearings
+            where case_id in (select case_id from quiet_cases)
+            group by case_id having count(distinct hearing_id) >= 2
+            order by case_id limit 2
+            """
+        ).fetchall()
+        moved_from, moved_to = (row[0] for row in hearing_cases)
+        hearing_id = con.execute(
+            f"select min(hearing_id) from hearings where case_id = '{moved_from}'"
+        ).fetchall()[0][0]
+        con.execute(f"create table ref_offences as select * from read_csv('{seed}')")
+        most_serious = con.execute(
+            "select offence_code from ref_offences"
+            " order by max_custody_days desc, offence_code limit 1"
+        ).fetchall()[0][0]
+        late_offence_case = con.execute(
+            f"""
+            select min(case_id) from case_offences
+            where
+                case_id in (select case_id from quiet_cases)
+                and case_id not in ('{moved_from}', '{moved_to}')
+                and case_offence_id in (select case_offence_id from outcomes)
+                and case_id not in (
+                    select case_offences.case_id from case_offences
+                    inner join ref_offences
+                        on case_offences.offence_code = ref_offences.offence_code
+                    where ref_offences.max_custody_days = (
+                        select max(max_custody_days) from ref_offences
+                    )
+                )
+            """
+        ).fetchall()[0][0]
+        outcome_id = con.execute(
+            f"""
+            select min(outcomes.outcome_id) from outcomes
+            inner join case_offences
+                on outcomes.case_offence_id = case_offences.case_offence_id
+            where
+                case_offences.case_id in (select case_id from quiet_cases)
+                and case_offences.case_id
+                not in ('{moved_from}', '{moved_to}', '{late_offence_case}')
+                and outcomes.verdict_code = 'GUILTY'
+                and outcomes.disposal_code = 'FINE'
+                and outcomes.fine_amount is not null
+            """
+        ).fetchall()[0][0]
+        extracted_at = f"cast(date '{extraction_date}' as timestamp) + interval 5 hour"
+        deliveries = {
+            "hearings": f"""
+                select * exclude (extraction_date) replace (
+                    '{moved_to}' as case_id, {extracted_at} as _extracted_at
+                )
+                from hearings
+                where hearing_id = '{hearing_id}'
+                qualify row_number() over (order by extraction_date desc) = 1
+            """,
+            "case_offences": f"""
+                select * exclude (extraction_date) replace (
+                    '{LATE_CASE_OFFENCE_ID}' as case_offence_id,
+                    '{most_serious}' as offence_code,
+                    99 as offence_sequence,
+                    {extracted_at} as _extracted_at
+                )
+                from case_offences
+                where case_id = '{late_offence_case}'
+                qualify row_number() over (
+                    order by extraction_date desc, case_offence_id
+                ) = 1
+            """,
+            "outcomes": f"""
+                select * exclude (extraction_date) replace (
+                    fine_amount + {FINE_CORRECTION} as fine_amount,
+                    {extracted_at} as _extracted_at
+                )
+                from outcomes
+                where outcome_id = '{outcome_id}'
+                qualify row_number() over (order by extraction_date desc) = 1
+            """,
+        }
+        for table, query in deliveries.items():
+            partition = root / table / f"extraction_date={extraction_date}"
+            partition.mkdir(exist_ok=True)
+            target = partition / "part-corrected.parquet"
+            con.execute(f"copy ({query}) to '{target}' (format parquet)")
+            written = con.execute(f"select count(*) from read_parquet('{target}')")
+            assert written.fetchall()[0][0] == 1, f"no correction written for {table}"
+    finally:
+        con.close()
+    return OldCaseCorrections(
+        hearing_id=hearing_id,
+        moved_from=moved_from,
+        moved_to=moved_to,
+        late_offence_case=late_offence_case,
+        outcome_id=outcome_id,
+    )
 
 
 def _move_existing_defendants(project: TinyProject, extraction_date: str) -> None:
@@ -159,6 +315,7 @@ class IncrementalRuns:
     full_refresh: TinyProject
     rerun: TinyProject
     next_day_extraction_date: str
+    corrections: OldCaseCorrections
     incremental_run: DbtRun
     full_refresh_run: DbtRun
     rerun_run: DbtRun
@@ -196,6 +353,7 @@ def runs(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory) ->
     )
     next_extraction_date = dates[-1]
     _move_existing_defendants(incremental, next_extraction_date)
+    corrections = _correct_old_cases(incremental, next_extraction_date)
     # The full refresh reads the very same data (the copy with the next day appended).
     full_refresh_wh = root / "full_refresh" / "warehouse.duckdb"
     full_refresh_wh.parent.mkdir()
@@ -234,6 +392,7 @@ def runs(tiny_project: TinyProject, tmp_path_factory: pytest.TempPathFactory) ->
         full_refresh=full_refresh,
         rerun=rerun,
         next_day_extraction_date=next_extraction_date,
+        corrections=corrections,
         incremental_run=incremental_run,
         full_refresh_run=full_refresh_run,
         rerun_run=rerun_run,
@@ -515,3 +674,93 @@ def test_next_day_changed_existing_people(runs: IncrementalRuns) -> None:
         con.close()
     assert changed_records > 0, "the next-day extract gave no existing person record a new version"
     assert changed_people > 0, "the next-day extract changed no existing person's versions"
+
+
+@pytest.mark.slow
+def test_late_and_corrected_rows_for_old_cases_are_picked_up(runs: IncrementalRuns) -> None:
+    """The courts chain patched by case (macros/courts/court_chain.sql) picks up the late and
+    corrected rows _correct_old_cases delivered for old cases, down to the facts: the moved
+    hearing under its new case, and the case it left recounted; the late offence as its
+    case's principal offence, and that case's outcomes re-flagged; the corrected fine. The
+    equality with a full refresh is test_incremental_equals_full_refresh."""
+    models = runs.incremental_models()
+    missing = [name for name in COURT_CHAIN_MODELS if name not in models]
+    assert not missing, f"courts intermediates that are not incremental: {missing}"
+    fixed = runs.corrections
+
+    def relation(catalog: str, name: str) -> str:
+        node = runs.incremental_run.manifest["nodes"][f"model.derived_tables.{name}"]  # type: ignore[index]
+        return f'{catalog}."{node["schema"]}"."{node["alias"]}"'
+
+    con = duckdb.connect(str(runs.incremental.warehouse), read_only=True)
+    try:
+        con.execute(f"attach '{runs.original.warehouse}' as before (read_only)")
+
+        def one(query: str) -> tuple[Any, ...]:
+            rows = con.execute(query).fetchall()
+            assert len(rows) == 1, (query, rows)
+            return rows[0]
+
+        for name in ("int_hearings_enriched", "fct_court_hearings"):
+            (case_id,) = one(
+                f"select case_id from {relation('warehouse', name)}"
+                f" where hearing_id = '{fixed.hearing_id}'"
+            )
+            assert case_id == fixed.moved_to, f"{name}: the moved hearing is still in {case_id}"
+        for case_id, change in ((fixed.moved_from, -1), (fixed.moved_to, 1)):
+            for name in ("int_case_milestones_aggregated", "fct_case_timeliness"):
+                query = "select number_of_hearings from {} where case_id = '" + case_id + "'"
+                (now,) = one(query.format(relation("warehouse", name)))
+                (was,) = one(query.format(relation("before", name)))
+                assert now == was + change, (
+                    f"{name}: case {case_id} has {now} hearings, {was} before the hearing moved"
+                )
+        (principal,) = one(
+            f"select is_principal_offence from {relation('warehouse', 'int_case_offences_ranked')}"
+            f" where case_offence_id = '{LATE_CASE_OFFENCE_ID}'"
+        )
+        assert principal, "the late, most serious offence is not its case's principal offence"
+        for name in ("int_case_outcomes_enriched", "fct_case_outcomes"):
+            (principal_outcomes, outcomes) = one(
+                f"select count(*) filter (where is_principal_offence), count(*)"
+                f" from {relation('warehouse', name)}"
+                f" where case_id = '{fixed.late_offence_case}'"
+            )
+            assert outcomes > 0 and principal_outcomes == 0, (
+                f"{name}: {principal_outcomes} of the {outcomes} outcome(s) of case"
+                f" {fixed.late_offence_case} still on the principal offence, which a late"
+                " offence (without an outcome) replaced"
+            )
+        for name in ("int_case_outcomes_enriched", "fct_case_outcomes"):
+            query = "select fine_amount from {} where outcome_id = '" + fixed.outcome_id + "'"
+            (now,) = one(query.format(relation("warehouse", name)))
+            (was,) = one(query.format(relation("before", name)))
+            assert now == was + FINE_CORRECTION, f"{name}: the corrected fine is {now}, was {was}"
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_courts_chain_rebuilds_in_full_when_a_person_history_is_rebuilt(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """A prison offender partition rewritten in place (one row delivered again in an extra
+    file) rebuilds stg_nomis__offender_history in full: a person's versions can then change
+    without a changed record, which the touched persons would miss, so the courts chain
+    rebuilds in full (and the courts facts compare every row) instead of patching by case
+    (macros/courts/court_chain.sql)."""
+    work = tiny_project.copy_to(tmp_path / "work")
+    offenders = work.data_dir / "nomis" / "offenders"
+    partition = max(offenders.glob("extraction_date=*"))
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{partition}/*.parquet') limit 1)"
+            f" to '{partition / 'part-rewritten.parquet'}' (format parquet)"
+        )
+    run = work.dbt("run")
+    assert run.result.ok, run.result.describe()
+    output = " ".join(run.result.output.split())
+    assert "stg_nomis__offender_history: rebuilt in full" in output, output[-3000:]
+    for model in COURT_CHAIN_MODELS:
+        expected = f"{model}: rebuilt in full: stg_nomis__offender_history was rebuilt in full"
+        assert expected in output, f"{model} was not rebuilt in full: {output[-3000:]}"

@@ -11,25 +11,43 @@
                            completed or discontinued)
     plus the principal offence (rank 1 in int_case_offences_ranked) and the
     defendant's linked person.
+
+    Incremental (macros/courts/court_chain.sql): a daily run recomputes the
+    cases it touched (int_court_cases_touched). Rebuilt in full when a case
+    left stg_common_platform__cases (grain_source_full_rebuild_reason).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='case_id',
+        on_schema_change='fail',
+        meta={'court_chain': true, 'grain_source': 'stg_common_platform__cases'},
+    )
+}}
 
 with
+
+{{ court_touched_ctes() }}
 
 cases as (
 
     select * from {{ ref('stg_common_platform__cases') }}
+    where {{ court_row_is_touched('case_id') }}
 
 ),
 
 case_offences as (
 
     select * from {{ ref('int_case_offences_ranked') }}
+    where {{ court_row_is_touched('case_id') }}
 
 ),
 
 hearings as (
 
     select * from {{ ref('stg_common_platform__hearings') }}
+    where {{ court_row_is_touched('case_id') }}
 
 ),
 

@@ -6,13 +6,27 @@
       2. then the lowest offence_sequence (the order the offences were charged
          in, 1 = the lead charge),
       3. then the case_offence_id, so the ranking is deterministic.
+    Incremental (macros/courts/court_chain.sql): a daily run re-ranks the
+    offences of the cases it touched (int_court_cases_touched).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='case_offence_id',
+        on_schema_change='fail',
+        meta={'court_chain': true},
+    )
+}}
 
 with
+
+{{ court_touched_ctes() }}
 
 case_offences as (
 
     select * from {{ ref('stg_common_platform__case_offences') }}
+    where {{ court_row_is_touched('case_id') }}
 
 ),
 

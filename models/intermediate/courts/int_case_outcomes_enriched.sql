@@ -10,13 +10,37 @@
     offence can change which offence is principal) and the case's current
     version. An incremental fact reprocesses an outcome whenever this moves
     past its high-water mark.
+
+    Incremental (macros/courts/court_chain.sql): a daily run recomputes the
+    outcomes of the offences of the cases it touched
+    (int_court_cases_touched), and the outcomes it restaged.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='outcome_id',
+        on_schema_change='fail',
+        meta={'court_chain': true},
+    )
+}}
 
 with
+
+{{ court_touched_ctes() }}
 
 outcomes as (
 
     select * from {{ ref('stg_common_platform__outcomes') }}
+    {%- if is_incremental() %}
+    where
+        {{ court_restaged(none, 'outcomes') }}
+        or case_offence_id in (
+            select ranked.case_offence_id
+            from {{ ref('int_case_offences_ranked') }} as ranked
+            where {{ court_row_is_touched('ranked.case_id') }}
+        )
+    {%- endif %}
 
 ),
 

@@ -8,13 +8,28 @@
     (hearing_number shifts when a hearing arrives late) and the case's current
     version (defendant, charge date). An incremental fact reprocesses a hearing
     whenever this moves past its high-water mark.
+
+    Incremental (macros/courts/court_chain.sql): a daily run recomputes the
+    hearings of the cases it touched (int_court_cases_touched).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='hearing_id',
+        on_schema_change='fail',
+        meta={'court_chain': true},
+    )
+}}
 
 with
+
+{{ court_touched_ctes() }}
 
 hearings as (
 
     select * from {{ ref('stg_common_platform__hearings') }}
+    where {{ court_row_is_touched('case_id') }}
 
 ),
 

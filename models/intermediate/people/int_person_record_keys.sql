@@ -5,10 +5,12 @@
     dim_person (the depends_on below), so that until then it still holds the
     previous build's: int_person_states_derived, int_person_versions and
     dim_person compare it with the linked records to find what changed
-    (macros/people/person_chain.sql). Incremental: a daily run replaces the
+    (macros/people/person_chain.sql), and so does int_court_cases_touched
+    (macros/courts/court_chain.sql). Incremental: a daily run replaces the
     rows of those changed records.
 -#}
 -- depends_on: {{ ref('dim_person') }}
+-- depends_on: {{ ref('int_court_cases_touched') }}
 {{
     config(
         materialized='incremental',

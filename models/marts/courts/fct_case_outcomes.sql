@@ -79,6 +79,7 @@ disposals as (
     ],
     person_id_column='defendant_id',
     person_date='outcome_date',
+    by_case=true,
 ) }}
 
 outcomes_keyed as (

@@ -16,7 +16,8 @@
     new, that have a '-2' key, or whose row would differ now (status, counts,
     durations, milestone dates and flags, person, offence, court or region:
     accumulating_snapshot_rows_to_load); the date keys are resolved for those
-    only. Rebuilt in full when a case left int_case_milestones_aggregated
+    only. Patched by case (macros/courts/court_chain.sql), only the cases of
+    court_fact_row_is_touched and the '-2' ones are compared. Rebuilt in full when a case left int_case_milestones_aggregated
     (grain_source_full_rebuild_reason).
 
     Milestone date keys:
@@ -30,11 +31,28 @@
         (not discontinued) with no hearing.
 -#}
 
+{%- set default_keyed_columns = [
+    'offence_date_key', 'charge_date_key', 'first_hearing_date_key',
+    'completion_date_key', 'person_key', 'offence_key', 'court_key', 'region_key',
+] %}
+
 with
+
+{{ court_touched_ctes() }}
 
 cases as (
 
     select * from {{ ref('int_case_milestones_aggregated') }}
+    {%- if court_chain_is_patched() %}
+    where
+        {{ court_fact_row_is_touched('case_id', 'pseudonymised_person_id') }}
+        or case_id in (
+            select stored.case_id from {{ this }} as stored
+            where {{ default_member_key('not_yet_arrived') }} in (
+                {{ default_keyed_columns | join(', ') }}
+            )
+        )
+    {%- endif %}
 
 ),
 
@@ -110,11 +128,7 @@ cases_resolved as (
         'is_case_deleted', 'offence_date', 'charge_date', 'first_hearing_date',
         'completion_date',
     ],
-    default_keyed_columns=[
-        'offence_date_key', 'charge_date_key', 'first_hearing_date_key',
-        'completion_date_key', 'person_key', 'offence_key', 'court_key',
-        'region_key',
-    ],
+    default_keyed_columns=default_keyed_columns,
 ) }}
 
 -- cases_keyed: the cases loaded, with their milestone date keys

@@ -78,6 +78,7 @@ hearing_types as (
     person_id_column='defendant_id',
     person_date='hearing_date',
     recomputed_columns=['hearing_number'],
+    by_case=true,
 ) }}
 
 hearings_keyed as (
