@@ -446,7 +446,7 @@ def check_null_business_keys(o: Outcome) -> None:
 def check_null_mandatory_values(o: Outcome) -> None:
     # one query checks every not_null constraint of the staging model; its message names the
     # model, the rule and the column with its null rows (the staged rows of the 3 attorneys)
-    test_name = "column_constraints_stg_sirius__attorneys"
+    test_name = "column_constraints_stg_sirius__attorneys_"
     failed_on(o, test_name, words=("stg_sirius__attorneys", "not_null", "attorney_role_code ("))
     found = re.search(r"attorney_role_code \((\d+) rows\)", o.node(test_name)["message"])
     assert found, o.node(test_name)["message"]
