@@ -478,7 +478,7 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
         uid for uid in tests if uid.split(".")[2].startswith(kinds) and TOUCHED_MODEL in uid
     }
     names = {uid.split(".")[2] for uid in expected}
-    assert f"column_constraints_{TOUCHED_MODEL}" in names, sorted(tests)
+    assert f"column_constraints_{TOUCHED_MODEL}_" in names, sorted(tests)
     assert any(name.startswith("accepted_values_") for name in names), sorted(tests)
     assert expected <= restricted, (
         f"tests not restricted to the touched rows on Spark: {sorted(expected - restricted)}"
