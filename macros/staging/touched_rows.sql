@@ -256,7 +256,7 @@
     {%- set kwargs = test_metadata.get('kwargs', {}) -%}
     {%- if name in (
         'not_null', 'accepted_values', 'accepted_range', 'expression_is_true',
-        'no_invalid_characters', 'relationships'
+        'no_invalid_characters', 'relationships', 'column_constraints'
     ) -%}
         {{ return(true) }}
     {%- elif name == 'unique' -%}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -230,6 +231,14 @@ def collect_trust(
     return trust
 
 
+#: The generic test that checks all of a model's `not_null` constraints in one query
+#: (tests/generic/column_constraints.sql); shown as one row per constrained column.
+CONSTRAINT_TEST = "column_constraints"
+#: How its message names a failing column: `<model>: not_null constraint fails on a (2 rows), ...`.
+CONSTRAINT_FAILURES = re.compile(r"not_null constraint fails on (.*)")
+FAILING_COLUMN = re.compile(r"(\w+) \((\d+) rows\)")
+
+
 def _tests_by_subject(
     manifest: dict[str, Any], subjects: dict[str, Any], results: dict[str, Any]
 ) -> dict[str, list[TestResult]]:
@@ -245,18 +254,52 @@ def _tests_by_subject(
         result = results.get(uid)
         status = str(result["status"]) if result else "not run"
         failures = result.get("failures") if result else None
+        message = " ".join(str((result or {}).get("message") or "").split())
         for owner in owners:
-            if owner in tests:
-                tests[owner].append(
-                    TestResult(
-                        name=test["name"],
-                        column=test.get("column_name"),
-                        status=status,
-                        failures=int(failures) if failures is not None else None,
-                        message=" ".join(str((result or {}).get("message") or "").split()),
-                    )
+            if owner not in tests:
+                continue
+            if (test.get("test_metadata") or {}).get("name") == CONSTRAINT_TEST:
+                tests[owner] += _constraint_results(
+                    test, subjects[owner], status, failures, message
                 )
+                continue
+            tests[owner].append(
+                TestResult(
+                    name=test["name"],
+                    column=test.get("column_name"),
+                    status=status,
+                    failures=int(failures) if failures is not None else None,
+                    message=message,
+                )
+            )
     return tests
+
+
+def _constraint_results(
+    test: dict[str, Any], owner: dict[str, Any], status: str, failures: Any, message: str
+) -> list[TestResult]:
+    """One result per `not_null`-constrained column of a `column_constraints` test: a
+    failing test fails the columns its message names (with their null rows) and passes the
+    others; a message naming none (an error of another kind) applies to every column."""
+    columns = [
+        name
+        for name, column in owner.get("columns", {}).items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    ]
+    failing: dict[str, int] = {}
+    found = CONSTRAINT_FAILURES.search(message) if status in ("fail", "error", "warn") else None
+    if found:
+        failing = {c: int(n) for c, n in FAILING_COLUMN.findall(found.group(1)) if c in columns}
+    name = f"{test['name']} (not_null)"
+    if not failing:
+        count = int(failures) if failures is not None else None
+        return [TestResult(name, column, status, count, message) for column in columns]
+    return [
+        TestResult(name, column, status, failing[column], f"null in {failing[column]} rows")
+        if column in failing
+        else TestResult(name, column, "pass", 0, "")
+        for column in columns
+    ]
 
 
 def _freshness_by_source(

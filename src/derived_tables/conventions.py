@@ -33,7 +33,7 @@ manifest objects:
 - ``check_macro_properties_file_beside_it``: a macro in ``macros/F/`` is
   documented in ``macros/F/_F__macros.yml`` (in ``macros/``: ``_macros.yml``).
 
-Their rule codes, DT001..DT011, are assigned in :data:`CHECKS`.
+Their rule codes, DT001..DT012, are assigned in :data:`CHECKS`.
 
 dbt-bouncer loads custom checks from the files under its
 ``custom_checks_dir`` (``.ci/dbt_bouncer_checks/``): the one file there calls
@@ -55,6 +55,9 @@ UNIQUE_TESTS = frozenset({"unique"})
 NOT_NULL_TESTS = frozenset({"not_null"})
 COMBINATION_TESTS = frozenset({"unique_combination_of_columns"})
 NOT_NULL_CONSTRAINTS = frozenset({"not_null", "primary_key"})
+#: The generic test that checks a model's `not_null` constraints where the engine does not
+#: enforce them (tests/generic/column_constraints.sql).
+CONSTRAINT_TESTS = frozenset({"column_constraints"})
 
 
 def _test_name(test: Any) -> str:
@@ -82,10 +85,18 @@ def _parents(resource: Any) -> list[str]:
 def primary_key_columns(model: Any, tests: Iterable[Any]) -> list[str]:
     """The columns of ``model`` tested both unique and not null.
 
-    Not null may also be an enforced ``not_null``/``primary_key`` constraint.
+    Not null may also be a ``primary_key`` constraint, or a ``not_null``
+    constraint when the model has a ``column_constraints`` test (which checks
+    it wherever the engine does not enforce it).
     A ``unique_combination_of_columns`` test counts as a tested key and is
     reported as ``combination``.
     """
+    tests = list(tests)
+    checked = (
+        {"not_null", "primary_key"}
+        if any(_test_name(test) in CONSTRAINT_TESTS for test in tests)
+        else {"primary_key"}
+    )
     tests_by_column: dict[str, set[str]] = {}
     keys: list[str] = []
     for test in tests:
@@ -100,7 +111,7 @@ def primary_key_columns(model: Any, tests: Iterable[Any]) -> list[str]:
         if not names & UNIQUE_TESTS:
             continue
         constraints = _constraint_types(columns[column]) if column in columns else set()
-        if names & NOT_NULL_TESTS or constraints & NOT_NULL_CONSTRAINTS:
+        if names & NOT_NULL_TESTS or constraints & NOT_NULL_CONSTRAINTS & checked:
             keys.append(column)
     return keys
 
@@ -108,8 +119,9 @@ def primary_key_columns(model: Any, tests: Iterable[Any]) -> list[str]:
 def check_model_primary_key_tested(model: Any, ctx: Any) -> None:
     """Every model has a primary key tested unique and not null.
 
-    One column carries both a ``unique`` and a ``not_null`` test (or an
-    enforced ``not_null``/``primary_key`` constraint), or the model has a
+    One column carries both a ``unique`` and a ``not_null`` test (or a
+    ``primary_key`` constraint, or a ``not_null`` constraint checked by the
+    model's ``column_constraints`` test), or the model has a
     ``unique_combination_of_columns`` test over its grain.
     """
     tests = ctx.tests_by_attached_node.get(model.unique_id, [])
@@ -303,6 +315,30 @@ def check_fact_foreign_keys_tested(
         )
 
 
+def check_not_null_constraints_tested(model: Any, ctx: Any) -> None:
+    """A model's ``not_null`` constraints are checked on every engine.
+
+    A model with a column that declares a ``not_null`` constraint carries the
+    ``column_constraints`` test: dbt applies constraints only to a model with
+    an enforced contract, and only some engines enforce them (DuckDB does,
+    Spark's Parquet tables do not); the test checks every constraint the
+    stored table does not enforce.
+    """
+    columns = sorted(
+        str(name)
+        for name, column in (model.columns or {}).items()
+        if "not_null" in _constraint_types(column)
+    )
+    if not columns:
+        return
+    names = {_test_name(test) for test in ctx.tests_by_attached_node.get(model.unique_id, [])}
+    if not names & CONSTRAINT_TESTS:
+        fail(
+            f"`{model.name}` declares `not_null` constraints ({', '.join(columns)}) but has "
+            "no `column_constraints` test to check them where the engine does not."
+        )
+
+
 SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
 SCD2_TESTS = ("mutually_exclusive_ranges", "one_current_row_per_key")
 
@@ -469,6 +505,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "DT009": check_scd2_model_ranges_tested,
     "DT010": check_test_does_not_read_the_clock,
     "DT011": check_macro_properties_file_beside_it,
+    "DT012": check_not_null_constraints_tested,
 }
 
 

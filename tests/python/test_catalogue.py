@@ -43,6 +43,23 @@ def belongs_to(test: dict[str, Any], uid: str) -> bool:
     return attached == uid if attached else uid in test["depends_on"]["nodes"]
 
 
+def not_null_columns(node: dict[str, Any]) -> list[str]:
+    """The columns of a model that declare a `not_null` constraint."""
+    return [
+        name
+        for name, column in node["columns"].items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    ]
+
+
+def shown_rows(test: dict[str, Any], tested: dict[str, Any]) -> int:
+    """How many rows of a trust panel one test gives: one per constrained column for
+    `column_constraints` (all of a model's `not_null` constraints in one query), else one."""
+    if (test.get("test_metadata") or {}).get("name") == "column_constraints":
+        return len(not_null_columns(tested))
+    return 1
+
+
 def marts(manifest: dict[str, Any]) -> list[str]:
     return sorted(
         uid
@@ -197,15 +214,62 @@ def test_trust_signals_match_the_warehouse_and_the_build(
             assert item["owner"] and item["access"] == "public", f"{uid}: {item}"
             assert item["built_at"], f"{uid}: no built-at"
             expected = sorted(
-                statuses[t]
+                status
                 for t, test in manifest["nodes"].items()
                 if test["resource_type"] == "test" and belongs_to(test, uid)
+                for status in [statuses[t]] * shown_rows(test, node)
             )
             assert expected, f"{uid} has no test in the build"
             assert sorted(t["status"] for t in item["tests"]) == expected, uid
     sources = [uid for uid, item in trust.items() if item["kind"] == "source"]
     assert len(sources) == len(manifest["sources"])
     assert all(trust[uid]["rows"] for uid in sources), "a source with no rows counted"
+
+
+def test_trust_shows_each_constrained_column_and_which_failed(
+    tiny_project: TinyProject, tiny_docs: TinyDocs
+) -> None:
+    """One `column_constraints` test checks every `not_null` constraint of a model in one
+    query; the trust panel still lists each constrained column, and a failure marks the
+    columns its message names, with their null rows, and only those."""
+    results = json.loads(
+        (tiny_project.root / "build_artifacts" / "run_results.json").read_text(encoding="utf-8")
+    )
+    uid = model("fct_court_hearings")
+    node = tiny_docs.manifest["nodes"][uid]
+    columns = not_null_columns(node)
+    assert len(columns) >= 3, columns
+    test = next(
+        t
+        for t, test in tiny_docs.manifest["nodes"].items()
+        if test["resource_type"] == "test"
+        and test.get("attached_node") == uid
+        and test["test_metadata"]["name"] == "column_constraints"
+    )
+    trust = collect_trust(tiny_docs.manifest, results, None, None)
+    shown = {t.column: t.status for t in trust[uid].tests if t.name.startswith("column_con")}
+    assert shown == dict.fromkeys(columns, "pass")
+    failed = copy.deepcopy(results)
+    for row in failed["results"]:
+        if row["unique_id"] == test:
+            row.update(
+                status="error",
+                failures=None,
+                message=f"Runtime Error Invalid Input Error: fct_court_hearings: not_null "
+                f"constraint fails on {columns[0]} (2 rows), {columns[2]} (1 rows)",
+            )
+    trust = collect_trust(tiny_docs.manifest, failed, None, None)
+    shown_failed = {
+        t.column: (t.status, t.failures)
+        for t in trust[uid].tests
+        if t.name.startswith("column_con")
+    }
+    assert shown_failed == {
+        **dict.fromkeys(columns, ("pass", 0)),
+        columns[0]: ("error", 2),
+        columns[2]: ("error", 1),
+    }
+    assert trust[uid].verdict == "fail"
 
 
 @pytest.mark.slow
@@ -219,7 +283,9 @@ def test_trust_shows_a_warning_and_its_flagged_rows(
     test = next(
         t
         for t, node in tiny_docs.manifest["nodes"].items()
-        if node["resource_type"] == "test" and node.get("attached_node") == uid
+        if node["resource_type"] == "test"
+        and node.get("attached_node") == uid
+        and node["test_metadata"]["name"] != "column_constraints"
     )
     failed = next(
         t

@@ -732,17 +732,29 @@ def check_column_reaches_its_source(
 def expected_trust(
     manifest: dict[str, Any], results: dict[str, Any], project: TinyProject, fact: str
 ) -> tuple[str, list[tuple[str, str]]]:
-    """The fact's row count (from the warehouse) and its tests' (status, name) in the build."""
+    """The fact's row count (from the warehouse) and its tests' (status, name) in the build:
+    a `column_constraints` test (all of the model's `not_null` constraints in one query) is
+    shown once per constrained column."""
     unique_id = f"model.{PACKAGE}.{fact}"
     statuses = {r["unique_id"]: r["status"] for r in results["results"]}
+    constrained = [
+        name
+        for name, column in manifest["nodes"][unique_id]["columns"].items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    ]
     tests = sorted(
-        (statuses.get(uid, "not run"), node["name"])
+        (statuses.get(uid, "not run"), name)
         for uid, node in manifest["nodes"].items()
         if node["resource_type"] == "test"
         and (
             node.get("attached_node") == unique_id
             if node.get("attached_node")
             else unique_id in node["depends_on"]["nodes"]
+        )
+        for name in (
+            [f"{node['name']} (not_null)"] * len(constrained)
+            if (node.get("test_metadata") or {}).get("name") == "column_constraints"
+            else [node["name"]]
         )
     )
     with project.connect() as con:

@@ -96,6 +96,17 @@ GOOD_BOOKINGS = """
       - {name: is_current, description: The current version.}
 """
 
+# A not_null constraint without the column_constraints test that checks it.
+NOT_NULL_CONSTRAINT_UNCHECKED = """
+  - name: stg_nomis__movement_types
+    description: Movement types, one row per id.
+    columns:
+      - name: id
+        description: The key.
+        constraints: [{type: not_null}]
+        data_tests: [unique]
+"""
+
 # A mart under contract: typed, described; facts test each foreign key.
 GOOD_MARTS = """
   - name: fct_prison_movements
@@ -247,12 +258,16 @@ PROJECT = {
     "models/staging/nomis/stg_nomis__movement_reasons.sql": model_sql(
         "source('nomis', 'movements')"
     ),
+    # Primary key unique with a not_null constraint that nothing checks (no contract, no
+    # column_constraints test).
+    "models/staging/nomis/stg_nomis__movement_types.sql": model_sql("source('nomis', 'movements')"),
     "models/staging/nomis/_nomis__models.yml": "version: 2\nmodels:\n"
     + dedent(properties("stg_nomis__movements"))
     + dedent(GOOD_BOOKINGS)
     + dedent(properties("stg_delius__offenders"))
     + dedent(properties("stg_nomis__movements_with_offenders"))
-    + dedent(properties("stg_nomis__movement_reasons", tests="[unique]")),
+    + dedent(properties("stg_nomis__movement_reasons", tests="[unique]"))
+    + dedent(NOT_NULL_CONSTRAINT_UNCHECKED),
     # Intermediate reads a source.
     "models/intermediate/prisons/int_movements_sourced.sql": model_sql(
         "source('nomis', 'movements')"
@@ -411,6 +426,8 @@ EXPECTED = {
     ("check_model_depends_on_multiple_sources", "stg_nomis__movements_with_offenders"),
     ("check_model_primary_key_tested", "stg_nomis__movement_reasons"),
     ("check_model_primary_key_tested", "fct_prison_transfers"),
+    ("check_model_primary_key_tested", "stg_nomis__movement_types"),
+    ("check_not_null_constraints_tested", "stg_nomis__movement_types"),
     ("check_model_description_populated", "fct_prison_transfers"),
     ("check_exposure_depends_only_on_marts", "staging_extract"),
     ("check_model_does_not_use_cartesian_join", "fct_prison_releases"),
@@ -444,6 +461,7 @@ EXPECTED_DETAIL = {
     ],
     ("check_macro_properties_file_beside_it", "undocumented_macro"): ["macros/_macros.yml"],
     ("check_model_columns_have_types", "fct_prison_discharges"): ["discharged_on"],
+    ("check_not_null_constraints_tested", "stg_nomis__movement_types"): ["(id)"],
     ("check_model_column_description_populated", "fct_prison_discharges"): ["discharge_reason"],
     ("check_fact_foreign_keys_tested", "fct_prison_discharges"): ["establishment_key"],
     ("check_scd2_model_ranges_tested", "int_establishments_versioned"): ["one_current_row_per_key"],

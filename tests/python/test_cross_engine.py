@@ -470,15 +470,16 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
         if r["unique_id"].startswith("test.")
     }
     restricted = {uid for uid, sql in tests.items() if "where extraction_date > cast('" in sql}
-    # the touched-rows kinds of test (touched_rows.sql): not_null, accepted_values, unique on
-    # the natural key...; a warning or a share reads every row
+    # the touched-rows kinds of test (touched_rows.sql): column_constraints (the not_null
+    # constraints, all read on Spark), accepted_values, unique on the natural key...; a
+    # warning or a share reads every row
+    kinds = ("column_constraints_", "not_null_", "accepted_values_", "unique_")
     expected = {
-        uid
-        for uid in tests
-        if uid.split(".")[2].startswith(("not_null_", "accepted_values_", "unique_"))
-        and TOUCHED_MODEL in uid
+        uid for uid in tests if uid.split(".")[2].startswith(kinds) and TOUCHED_MODEL in uid
     }
-    assert expected, f"no not_null/accepted_values/unique test of {TOUCHED_MODEL}: {sorted(tests)}"
+    names = {uid.split(".")[2] for uid in expected}
+    assert f"column_constraints_{TOUCHED_MODEL}_" in names, sorted(tests)
+    assert any(name.startswith("accepted_values_") for name in names), sorted(tests)
     assert expected <= restricted, (
         f"tests not restricted to the touched rows on Spark: {sorted(expected - restricted)}"
     )

@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -188,6 +189,7 @@ SCENARIOS: dict[str, Scenario] = {
     "exact-duplicates": Scenario("exact-duplicates", "backfill"),
     "conflicting-duplicates": Scenario("conflicting-duplicates", "backfill"),
     "null-business-keys": Scenario("null-business-keys", "backfill"),
+    "null-mandatory-values": Scenario("null-mandatory-values", "backfill"),
     "orphan-foreign-keys": Scenario("orphan-foreign-keys", "backfill"),
     "late-arriving-rows": Scenario("late-arriving-rows", "next-day"),
     "malformed-dates": Scenario("malformed-dates", "backfill"),
@@ -441,6 +443,17 @@ def check_null_business_keys(o: Outcome) -> None:
     failed_on(o, "source_not_null_delius_events_event_id", words=("delius_events", "event_id"))
 
 
+def check_null_mandatory_values(o: Outcome) -> None:
+    # one query checks every not_null constraint of the staging model; its message names the
+    # model, the rule and the column with its null rows (the staged rows of the 3 attorneys)
+    test_name = "column_constraints_stg_sirius__attorneys_"
+    failed_on(o, test_name, words=("stg_sirius__attorneys", "not_null", "attorney_role_code ("))
+    found = re.search(r"attorney_role_code \((\d+) rows\)", o.node(test_name)["message"])
+    assert found, o.node(test_name)["message"]
+    assert 3 <= int(found.group(1)) <= o.fault_record["rows"], (found.group(0), o.fault_record)
+    assert len(keys_of(o)) == 3
+
+
 def check_orphan_foreign_keys(o: Outcome) -> None:
     relationship = next(
         name
@@ -570,6 +583,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "exact-duplicates": check_exact_duplicates,
     "conflicting-duplicates": check_conflicting_duplicates,
     "null-business-keys": check_null_business_keys,
+    "null-mandatory-values": check_null_mandatory_values,
     "orphan-foreign-keys": check_orphan_foreign_keys,
     "late-arriving-rows": check_late_arriving_rows,
     "malformed-dates": check_malformed_dates,

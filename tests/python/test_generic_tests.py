@@ -3,9 +3,11 @@
 One `dbt build --store-failures` of a small fixture project
 (tests/fixtures/generic_tests/project/, copied to a temporary directory with the repository's
 tests/generic/ and macros/) runs every generic test against GOOD data, which must pass, and
-against data BUILT TO BREAK it, which must fail with the expected number of failing rows. The
+against data BUILT TO BREAK it, which must fail with the expected number of failing rows (or,
+for a test that stops its query with a message, end in `error` with that message). The
 expected outcome of each test instance sits beside it in the fixture's YAML
-(`config.meta.expect` and `config.meta.failures`), so each instance is its own pytest case.
+(`config.meta.expect`, `config.meta.failures`, `config.meta.message`), so each instance is its
+own pytest case.
 
 The fixture's files carry a `.tmpl` suffix, dropped when copied: without it the main project,
 whose test-paths include tests/fixtures/, would parse them as its own properties files.
@@ -49,6 +51,7 @@ class Case:
     generic_test: str
     expect: str
     failures: int | None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,11 @@ def fixture_cases() -> list[Case]:
         for generic_test, test_properties in tests:
             meta = test_properties.get("config", {}).get("meta", {})
             assert "name" in test_properties, f"{generic_test} on {seed['name']} has no name"
-            assert meta.get("expect") in {"pass", "fail", "warn"}, (
-                f"{test_properties['name']}: config.meta.expect must be pass, fail or warn"
+            assert meta.get("expect") in {"pass", "fail", "warn", "error"}, (
+                f"{test_properties['name']}: config.meta.expect must be pass, fail, warn or error"
+            )
+            assert meta.get("expect") != "error" or meta.get("message"), (
+                f"{test_properties['name']}: an expected error needs its config.meta.message"
             )
             cases.append(
                 Case(
@@ -111,6 +117,7 @@ def fixture_cases() -> list[Case]:
                     generic_test=generic_test,
                     expect=meta["expect"],
                     failures=meta.get("failures"),
+                    message=meta.get("message"),
                 )
             )
     return cases
@@ -213,6 +220,10 @@ def test_generic_test_outcome(case: Case, fixture_build: BuildResult) -> None:
     assert result["status"] == case.expect, (
         f"{case.name}: expected {case.expect}, got {result['status']}: {result['message']}"
     )
+    if case.message is not None:
+        assert case.message in (result["message"] or ""), (
+            f"{case.name}: expected the message {case.message!r}, got {result['message']!r}"
+        )
     expected_failures = 0 if case.expect == "pass" else case.failures
     if expected_failures is not None:
         assert result["failures"] == expected_failures, (
@@ -225,7 +236,7 @@ def test_generic_test_is_proved_both_ways(generic_test: str) -> None:
     """No generic test without a passing case on good data and a failing case on bad data."""
     outcomes = {case.expect for case in CASES if case.generic_test == generic_test}
     assert "pass" in outcomes, f"{generic_test} has no case on good data"
-    assert "fail" in outcomes, f"{generic_test} has no case on data built to break it"
+    assert outcomes & {"fail", "error"}, f"{generic_test} has no case on data built to break it"
 
 
 @pytest.mark.parametrize("generic_test", sorted(SIGNATURES))
@@ -337,6 +348,10 @@ STORED_FAILURES: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = {
     ),
     "not_empty__bad": (("n_rows",), {(0,)}),
     "at_least_one__bad": (("n_rows", "n_not_null"), {(10, 0)}),
+    "column_constraints__as_warning": (
+        ("failure",),
+        {("gt_nn_bad: not_null constraint fails on first_name (1 rows), gender_code (2 rows)",)},
+    ),
 }
 
 

@@ -126,7 +126,11 @@ def test_incremental_run_tests_only_the_touched_keys(
 
 
 FACT = "fct_court_hearings"
-FACT_TEST_PREFIX = "not_null_fct_court_hearings_is_effective"
+#: An error-severity row test of the fact that DuckDB does not enforce at insert (its
+#: `not_null` constraints it does: a null there fails the model, not a test).
+FACT_TEST_PREFIX = "accepted_range_fct_court_hearings_hearing_date"
+#: After the extraction time of any row (the test's upper bound), inside the date spine.
+FUTURE_DATE = "2029-06-01"
 
 
 @pytest.mark.slow
@@ -135,29 +139,33 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
 ) -> None:
     """The same for an incremental fact, whose touched rows are the keys its run wrote.
 
-    An OLD bad row: a stored `fct_court_hearings` row whose `is_effective` is nulled in place
-    (an earlier build let it through; nothing reloads it). A NEW bad row: a hearing delivered
-    again the next day with a null `hearing_status_code`, which the fact loads with a null
-    `is_effective`. The fact's incremental `dbt build` records the keys it wrote
-    (`_touched_keys`) and its error-severity `not_null` test fails on the new row only; a
-    plain `dbt test` finds both.
+    An OLD bad row: a stored `fct_court_hearings` row whose `hearing_date` is moved after its
+    extraction in place (an earlier build let it through; nothing reloads it). A NEW bad row:
+    a hearing of another case delivered again the next day with that future `hearing_date`.
+    The fact's incremental `dbt build` records the keys it wrote (`_touched_keys`) and its
+    error-severity `accepted_range` test on `hearing_date` fails on the new row only; a plain
+    `dbt test` finds both.
     """
     work = tiny_project.copy_to(tmp_path / "work")
     hearings = work.data_dir / "common_platform" / "hearings"
     work, next_day, new_partition = _next_day_partition(work, hearings)
 
     with duckdb.connect(str(work.warehouse)) as con:
-        (redelivered,), (old_bad,) = con.execute(
-            f"select hearing_id from courts.{FACT} where is_effective is not null"
-            " order by hearing_id limit 2"
+        # two hearings of different cases: the redelivered one's case is reloaded (renumbered)
+        (redelivered, case_id), (old_bad, _) = con.execute(
+            f"select min(hearing_id), case_id from courts.{FACT}"
+            " group by case_id order by case_id limit 2"
         ).fetchall()
-        con.execute(f"update courts.{FACT} set is_effective = null where hearing_id = ?", [old_bad])
+        con.execute(
+            f"update courts.{FACT} set hearing_date = date '{FUTURE_DATE}' where hearing_id = ?",
+            [old_bad],
+        )
     _redeliver(
         hearings,
         new_partition,
         next_day,
-        where=f"hearing_id = '{redelivered}'",
-        replaced="cast(null as varchar) as hearing_status_code",
+        where=f"hearing_id = '{redelivered}' and case_id = '{case_id}'",
+        replaced=f"date '{FUTURE_DATE}' as hearing_date",
     )
 
     now = ("--vars", generic_tests_vars(next_day.isoformat()))

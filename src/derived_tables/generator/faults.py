@@ -200,6 +200,18 @@ def _null_business_keys(fault: Fault, state: FaultState, table: pa.Table) -> pa.
     return table
 
 
+def _null_mandatory_values(fault: Fault, state: FaultState, table: pa.Table) -> pa.Table:
+    _pick(fault, state, table)
+    if not state.started:
+        return table
+    assert fault.column is not None
+    table, changed = _replace_where(
+        table, fault.column, _entity_mask(fault, state, table), lambda old, row: None
+    )
+    state.rows += changed
+    return table
+
+
 def _orphan_foreign_keys(fault: Fault, state: FaultState, table: pa.Table) -> pa.Table:
     _pick(fault, state, table)
     if not state.started:
@@ -424,6 +436,14 @@ FAULTS: dict[str, Fault] = {
             "event_id",
             2,
             _null_business_keys,
+        ),
+        Fault(
+            "null-mandatory-values",
+            "attorney_role_code null on every version of 3 attorneys",
+            "sirius.attorneys",
+            "attorney_role_code",
+            3,
+            _null_mandatory_values,
         ),
         Fault(
             "orphan-foreign-keys",
