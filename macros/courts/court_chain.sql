@@ -92,15 +92,10 @@
         {{ return(name ~ ' is missing') }}
     {%- endfor -%}
     {#- the person snapshot the changed records are found against -#}
-    {%- set snapshot = load_relation(person_snapshot_relation()) -%}
-    {%- if snapshot is none -%}
-        {{ return('int_person_record_keys is missing') }}
+    {%- set problem = person_snapshot_problem() -%}
+    {%- if problem -%}
+        {{ return(problem) }}
     {%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(snapshot)
-        | map(attribute='name') | map('lower') | list -%}
-    {%- for column in person_snapshot_columns() if column not in columns -%}
-        {{ return('int_person_record_keys lacks ' ~ column) }}
-    {%- endfor -%}
     {%- set marks = staging_invocation_watermarks() -%}
     {%- if marks is none -%}
         {{ return('no record of the staging runs of this invocation') }}

@@ -77,22 +77,7 @@ high_water_mark as (
 
 {% endif %}
 
--- the defendant's person, in the version valid on the {{ person_date }} (the
--- current version when the date is unknown)
-person_keys as (
-
-    select
-        {{ rows }}.{{ unique_key }},
-        {{ dimension_key(
-            'persons.person_key', rows ~ '.' ~ person_id_column
-        ) }} as person_key
-    from {{ rows }}
-    left join persons
-        on
-            {{ rows }}.pseudonymised_person_id = persons.person_id
-            and {{ scd2_valid_at('persons', rows ~ '.' ~ person_date) }}
-
-),
+{{ fact_person_keys(rows, unique_key, person_id_column, person_date) }}
 
 {{ rows }}_to_load as (
 
@@ -185,8 +170,21 @@ high_water_mark as (
 
 ),
 
+{{ fact_person_keys(
+    rows, unique_key, person_id_column, person_date, loaded=true) }}
+{%- endmacro %}
+
+{#
+    The person_keys CTE of a courts fact (unique key, person_key): the
+    defendant's person in the SCD2 version valid on `person_date`, for every
+    row of `rows`, or with `loaded` only for <rows>_to_load. Used by
+    incremental_fact_rows_to_load() and incremental_fact_rows_to_load_by_case().
+#}
+{% macro fact_person_keys(
+    rows, unique_key, person_id_column, person_date, loaded=false
+) -%}
 -- the defendant's person, in the version valid on the {{ person_date }} (the
--- current version when the date is unknown), for the rows loaded
+-- current version when the date is unknown){{ ', for the rows loaded' if loaded }}
 person_keys as (
 
     select
@@ -194,7 +192,7 @@ person_keys as (
         {{ dimension_key(
             'persons.person_key', rows ~ '.' ~ person_id_column
         ) }} as person_key
-    from {{ rows }}_to_load as {{ rows }}
+    from {{ rows ~ ('_to_load as ' ~ rows if loaded else '') }}
     left join persons
         on
             {{ rows }}.pseudonymised_person_id = persons.person_id

@@ -93,6 +93,16 @@
     {%- if config.get('meta').get('person_chain') == 'records' -%}
         {{ return('') }}
     {%- endif -%}
+    {{ return(person_snapshot_problem()) }}
+{%- endmacro %}
+
+{#
+    Why the stored person snapshot (int_person_record_keys) cannot be patched
+    against on this run (missing, or lacking a column of
+    person_snapshot_columns()), or an empty string. Used by the person chain
+    and the courts chain (court_chain_watermarks).
+#}
+{% macro person_snapshot_problem() -%}
     {%- set snapshot = load_relation(person_snapshot_relation()) -%}
     {%- if snapshot is none -%}
         {{ return('int_person_record_keys is missing') }}
