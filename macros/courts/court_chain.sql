@@ -110,13 +110,10 @@
     {%- endfor -%}
     {#- a person history rebuilt in full can change a person's versions
         without a changed record: the touched persons would miss it -#}
-    {%- for name in person_history_models() -%}
-        {%- if name not in patched -%}
-            {{ return(name ~ ' did not run in this invocation') }}
-        {%- elif patched[name] is none -%}
-            {{ return(name ~ ' was rebuilt in full') }}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set problem = person_history_problem(patched) -%}
+    {%- if problem -%}
+        {{ return(problem) }}
+    {%- endif -%}
     {%- set found = {} -%}
     {%- for role, name in court_chain_staging_models().items() -%}
         {%- if name not in patched -%}

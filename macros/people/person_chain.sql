@@ -83,6 +83,23 @@
     {%- for model_name, watermark in marks -%}
         {%- do patched.update({model_name: watermark}) -%}
     {%- endfor -%}
+    {%- set problem = person_history_problem(patched) -%}
+    {%- if problem -%}
+        {{ return(problem) }}
+    {%- endif -%}
+    {%- if config.get('meta').get('person_chain') == 'records' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(person_snapshot_problem()) }}
+{%- endmacro %}
+
+{#
+    Why the person history staging models (person_history_models()) were not
+    all patched by key in this invocation, given `patched` (a dict by model
+    name of its watermark before the patch, none when rebuilt in full), or an
+    empty string. Used by the person chain and the courts chain.
+#}
+{% macro person_history_problem(patched) -%}
     {%- for name in person_history_models() -%}
         {%- if name not in patched -%}
             {{ return(name ~ ' did not run in this invocation') }}
@@ -90,10 +107,7 @@
             {{ return(name ~ ' was rebuilt in full') }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if config.get('meta').get('person_chain') == 'records' -%}
-        {{ return('') }}
-    {%- endif -%}
-    {{ return(person_snapshot_problem()) }}
+    {{ return('') }}
 {%- endmacro %}
 
 {#

@@ -504,17 +504,26 @@ def remove_stale_candidates(paths: WarehousePaths) -> list[Path]:
     return removed
 
 
-def holds_checkpoints(profiles_dir: Path, project_dir: Path, target: str | None) -> bool:
-    """Whether the dbt target lists the plugin that holds DuckDB's checkpoints
-    (:data:`HOLD_PLUGIN`), so the private build file can be written in place."""
+def profile_output(
+    profiles_dir: Path, project_dir: Path, target: str | None
+) -> dict[str, Any] | None:
+    """The profiles.yml output of the dbt target a build will use: ``--target``, else
+    ``DBT_TARGET``, else ``dev``. None when profiles.yml or the target cannot be read."""
     try:
         project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
         profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text(encoding="utf-8"))
         outputs = profiles[project["profile"]]["outputs"]
+        output = outputs.get(target or os.environ.get("DBT_TARGET") or "dev")
     except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return False
-    output = outputs.get(target or os.environ.get("DBT_TARGET") or "dev")
-    plugins = output.get("plugins") if isinstance(output, dict) else None
+        return None
+    return output if isinstance(output, dict) else None
+
+
+def holds_checkpoints(profiles_dir: Path, project_dir: Path, target: str | None) -> bool:
+    """Whether the dbt target lists the plugin that holds DuckDB's checkpoints
+    (:data:`HOLD_PLUGIN`), so the private build file can be written in place."""
+    output = profile_output(profiles_dir, project_dir, target)
+    plugins = output.get("plugins") if output else None
     return any(
         isinstance(plugin, dict) and plugin.get("module") == HOLD_PLUGIN for plugin in plugins or []
     )

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import yaml
 
 from derived_tables import publish, snapshot
 
@@ -71,15 +70,8 @@ def target_type(profiles_dir: Path, project_dir: Path, target: str | None) -> st
     gives). None when profiles.yml or the target cannot be read: the caller then keeps the
     DuckDB path and dbt reports the problem itself.
     """
-    try:
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-        profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text(encoding="utf-8"))
-        outputs = profiles[project["profile"]]["outputs"]
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return None
-    name = target or os.environ.get("DBT_TARGET") or "dev"
-    output = outputs.get(name)
-    return str(output.get("type")) if isinstance(output, dict) else None
+    output = publish.profile_output(profiles_dir, project_dir, target)
+    return str(output.get("type")) if output else None
 
 
 @dataclass(frozen=True)
