@@ -96,31 +96,23 @@
     {%- if problem -%}
         {{ return(problem) }}
     {%- endif -%}
-    {%- set marks = staging_invocation_watermarks() -%}
-    {%- if marks is none -%}
+    {%- set patched = staging_invocation_patched() -%}
+    {%- if patched is none -%}
         {{ return('no record of the staging runs of this invocation') }}
     {%- endif -%}
-    {%- set patched = {} -%}
-    {%- for model_name, watermark in marks -%}
-        {%- if model_name not in patched or watermark is none
-            or (patched[model_name] is not none
-                and watermark > patched[model_name]) -%}
-            {%- do patched.update({model_name: watermark}) -%}
-        {%- endif -%}
-    {%- endfor -%}
     {#- a person history rebuilt in full can change a person's versions
         without a changed record: the touched persons would miss it -#}
     {%- set problem = person_history_problem(patched) -%}
     {%- if problem -%}
         {{ return(problem) }}
     {%- endif -%}
+    {%- set problem = staging_patch_problem(
+        patched, court_chain_staging_models().values() | list) -%}
+    {%- if problem -%}
+        {{ return(problem) }}
+    {%- endif -%}
     {%- set found = {} -%}
     {%- for role, name in court_chain_staging_models().items() -%}
-        {%- if name not in patched -%}
-            {{ return(name ~ ' did not run in this invocation') }}
-        {%- elif patched[name] is none -%}
-            {{ return(name ~ ' was rebuilt in full') }}
-        {%- endif -%}
         {%- do found.update({role: patched[name]}) -%}
     {%- endfor -%}
     {{ return(found) }}

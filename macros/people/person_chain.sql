@@ -75,14 +75,10 @@
     {%- endif -%}
     {#- the staging records of this invocation, wherever the engine keeps
         them (a table on DuckDB, table properties on Spark) -#}
-    {%- set marks = staging_invocation_watermarks() -%}
-    {%- if marks is none -%}
+    {%- set patched = staging_invocation_patched() -%}
+    {%- if patched is none -%}
         {{ return('no record of the staging runs of this invocation') }}
     {%- endif -%}
-    {%- set patched = {} -%}
-    {%- for model_name, watermark in marks -%}
-        {%- do patched.update({model_name: watermark}) -%}
-    {%- endfor -%}
     {%- set problem = person_history_problem(patched) -%}
     {%- if problem -%}
         {{ return(problem) }}
@@ -100,14 +96,7 @@
     empty string. Used by the person chain and the courts chain.
 #}
 {% macro person_history_problem(patched) -%}
-    {%- for name in person_history_models() -%}
-        {%- if name not in patched -%}
-            {{ return(name ~ ' did not run in this invocation') }}
-        {%- elif patched[name] is none -%}
-            {{ return(name ~ ' was rebuilt in full') }}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return('') }}
+    {{ return(staging_patch_problem(patched, person_history_models())) }}
 {%- endmacro %}
 
 {#

@@ -68,6 +68,7 @@ renamed as (
         cast(_extracted_at as {{ dbt.type_timestamp() }}) as extracted_at
 
     from {{ relation }}
+    {{ restaged_keys(standardise_id(natural_key)) }}
 
 ),
 

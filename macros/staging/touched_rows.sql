@@ -243,6 +243,44 @@
 {%- endmacro %}
 
 {#
+    This invocation's patches, from its watermarks (staging_invocation_watermarks):
+    a dict by model name of the latest watermark the model patched from, none
+    when any of its runs in this invocation rebuilt it in full; none where
+    the engine keeps no record.
+#}
+{% macro staging_invocation_patched() -%}
+    {%- set marks = staging_invocation_watermarks() -%}
+    {%- if marks is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set patched = {} -%}
+    {%- for model_name, watermark in marks -%}
+        {%- if model_name not in patched or watermark is none
+            or (patched[model_name] is not none
+                and watermark > patched[model_name]) -%}
+            {%- do patched.update({model_name: watermark}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(patched) }}
+{%- endmacro %}
+
+{#
+    Why the staging models `names` were not all patched by key in this
+    invocation, given `patched` (staging_invocation_patched), as a sentence,
+    or an empty string.
+#}
+{% macro staging_patch_problem(patched, names) -%}
+    {%- for name in names -%}
+        {%- if name not in patched -%}
+            {{ return(name ~ ' did not run in this invocation') }}
+        {%- elif patched[name] is none -%}
+            {{ return(name ~ ' was rebuilt in full') }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{#
     The data tests that may check only the touched keys' rows (of error
     severity: a warning counts every flagged row of the table). Row-level
     rules hold row by row; the key-level ones (uniqueness, one current row,

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='booking_id',
+        on_schema_change='fail',
+        meta={'current_versions_of': 'stg_nomis__booking_history'},
+    )
+}}
+
 with
 
 booking_history as (
@@ -9,7 +19,9 @@ booking_history as (
 final as (
 
     select * from booking_history
-    where is_current
+    where
+        is_current
+        and {{ current_versions_touched('booking_history', 'booking_id') }}
 
 )
 

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='prison_number',
+        on_schema_change='fail',
+        meta={'current_versions_of': 'stg_nomis__offender_history'},
+    )
+}}
+
 with
 
 offender_history as (
@@ -9,7 +19,9 @@ offender_history as (
 final as (
 
     select * from offender_history
-    where is_current
+    where
+        is_current
+        and {{ current_versions_touched('offender_history', 'prison_number') }}
 
 )
 

@@ -53,6 +53,7 @@ renamed as (
         cast(_extracted_at as {{ dbt.type_timestamp() }}) as extracted_at
 
     from source
+    {{ restaged_keys(standardise_id('sentence_id')) }}
 
 ),
 

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='lpa_id',
+        on_schema_change='fail',
+        meta={'current_versions_of': 'stg_sirius__lpa_application_history'},
+    )
+}}
+
 with
 
 lpa_application_history as (
@@ -9,7 +19,9 @@ lpa_application_history as (
 final as (
 
     select * from lpa_application_history
-    where is_current
+    where
+        is_current
+        and {{ current_versions_touched('lpa_application_history', 'lpa_id') }}
 
 )
 
