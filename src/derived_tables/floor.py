@@ -25,6 +25,13 @@ The DuckDB settings are the profile's: ``DUCKDB_THREADS`` (default 2), ``DUCKDB_
 ``DUCKDB_TEMP_DIRECTORY`` and ``preserve_insertion_order = false``. The database
 file is named after the build's catalog (``<database>.duckdb``) so that the compiled SQL's
 three-part names resolve, in a folder of its own that is deleted afterwards unless ``--keep``.
+
+Disk: the floor's file holds every table of the build at once, about the size of the private
+build file, while that file, the published one and the curated data stay on the same disk. With
+``--drop-after-use`` (chosen automatically when the free space is less than the private build
+file's size, and said so) each table is dropped as soon as the last model reading it (directly,
+or through views) has run, outside the timed part, so the file holds only what is still to be
+read; DuckDB reuses the freed blocks. The result says which (``dropped_after_use``).
 """
 
 from __future__ import annotations
@@ -86,6 +93,7 @@ class FloorResult:
     floor_seconds: float = 0.0  # every model, SQL and Python
     sql_seconds: float = 0.0
     python_seconds: float = 0.0
+    dropped_after_use: bool = False
     models: list[NodeTiming] = field(default_factory=list)
 
 
@@ -146,6 +154,38 @@ def dag_order(nodes: Mapping[str, ModelNode]) -> list[ModelNode]:
     return ordered
 
 
+def last_readers(ordered: list[ModelNode]) -> dict[str, list[ModelNode]]:
+    """For `--drop-after-use`: the tables each model (unique_id) may drop once it has run,
+    i.e. whose last reader it is in `ordered` (a DAG order). A model reading a view reads what
+    the view reads, so a table read through a view is dropped only after the view's readers
+    ran; views and ephemeral models are never dropped. A table no model reads is dropped
+    right after it is built."""
+    by_id = {n.unique_id: n for n in ordered}
+    position = {n.unique_id: i for i, n in enumerate(ordered)}
+    readers: dict[str, set[str]] = {uid: set() for uid in by_id}
+    for node in ordered:
+        for parent in node.depends_on:
+            if parent in readers:
+                readers[parent].add(node.unique_id)
+
+    def effective(uid: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        found: set[str] = set()
+        for reader in readers[uid]:
+            found.add(reader)
+            if by_id[reader].materialized in ("view", "ephemeral") and reader not in seen:
+                found |= effective(reader, seen | {uid})
+        return found
+
+    drops: dict[str, list[ModelNode]] = {uid: [] for uid in by_id}
+    for node in ordered:
+        if node.materialized in ("view", "ephemeral"):
+            continue
+        users = effective(node.unique_id)
+        last = max(users, key=position.__getitem__) if users else node.unique_id
+        drops[last].append(node)
+    return drops
+
+
 def seed_relations(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(schema, alias) of every seed, which the models read and the floor copies."""
     return sorted(
@@ -195,8 +235,10 @@ def run_floor(
     work_dir: Path,
     settings: Mapping[str, str],
     on_node: Callable[[ModelNode], Any] | None = None,
+    drop_after_use: bool = False,
 ) -> FloorResult:
-    """Run every model of `manifest` in DAG order on a new database in `work_dir`."""
+    """Run every model of `manifest` in DAG order on a new database in `work_dir` (with
+    `drop_after_use`, dropping each table once its last reader ran: `last_readers`)."""
     import duckdb
 
     nodes = dag_order(model_nodes(manifest))
@@ -212,7 +254,9 @@ def run_floor(
         database=database,
         threads=settings.get("threads", ""),
         memory_limit=settings.get("memory_limit", ""),
+        dropped_after_use=drop_after_use,
     )
+    drops = last_readers(nodes) if drop_after_use else {}
     con = duckdb.connect(str(path))
     try:
         for name, value in settings.items():
@@ -228,6 +272,8 @@ def run_floor(
             if on_node:
                 on_node(node)
             result.models.append(_run_node(con, node))
+            for done in drops.get(node.unique_id, []):
+                con.execute(f"drop table {done.relation}")
     finally:
         con.close()
     result.sql_seconds = round(sum(m.seconds for m in result.models if m.language == "sql"), 3)
@@ -289,6 +335,20 @@ def profile_settings(environ: Mapping[str, str], work_dir: Path) -> dict[str, st
     }
 
 
+def disk_is_short(warehouse: Path, work_dir: Path) -> tuple[bool, str]:
+    """Whether the floor's file may not fit beside the build's: the free space of `work_dir`'s
+    disk is less than the size of the private build file (``private/<name>`` beside the
+    published `warehouse`, or `warehouse` itself), which holds the same tables. With a reason."""
+    private = warehouse.parent / "private" / warehouse.name
+    built = private if private.exists() else warehouse
+    need = built.stat().st_size
+    work_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(work_dir).free
+    gib = 1024**3
+    reason = f"{free / gib:.1f} GiB free, the build file {built} is {need / gib:.1f} GiB"
+    return free < need, reason
+
+
 def slowest(models: Iterable[NodeTiming], count: int = 5) -> list[NodeTiming]:
     return sorted(models, key=lambda m: m.seconds, reverse=True)[:count]
 
@@ -320,13 +380,25 @@ def slowest(models: Iterable[NodeTiming], count: int = 5) -> list[NodeTiming]:
 )
 @click.option("--keep", is_flag=True, help="Keep the floor's database afterwards.")
 @click.option(
+    "--drop-after-use/--no-drop-after-use",
+    default=None,
+    help="Drop each table once the last model reading it has run (outside the timing), so "
+    "that the floor's file holds only what is still to be read. Default: only when the free "
+    "disk is less than the private build file's size.",
+)
+@click.option(
     "--json-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the timings as JSON to this file.",
 )
 def floor(
-    manifest_path: Path, warehouse: Path, work_dir: Path | None, keep: bool, json_out: Path | None
+    manifest_path: Path,
+    warehouse: Path,
+    work_dir: Path | None,
+    keep: bool,
+    drop_after_use: bool | None,
+    json_out: Path | None,
 ) -> None:
     """Run a build's compiled models straight in one DuckDB connection and time them.
 
@@ -337,6 +409,10 @@ def floor(
     work = work_dir.resolve() if work_dir else Path(tempfile.mkdtemp(prefix="derived-floor-"))
     settings = profile_settings(os.environ, work)
     Path(settings["temp_directory"]).mkdir(parents=True, exist_ok=True)
+    if drop_after_use is None:
+        drop_after_use, reason = disk_is_short(warehouse.resolve(), work)
+        if drop_after_use:
+            click.echo(f"[derived floor] dropping each table after its last reader: {reason}")
     try:
         result = run_floor(
             manifest,
@@ -344,6 +420,7 @@ def floor(
             work,
             settings,
             on_node=lambda n: click.echo(f"[derived floor] {n.materialized:<11} {n.name}"),
+            drop_after_use=drop_after_use,
         )
     finally:
         if work_dir is None and not keep:

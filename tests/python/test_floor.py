@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -107,6 +108,74 @@ def test_floor_runs_models_and_python_in_dag_order(tmp_path: Path) -> None:
         assert con.sql('select n from "s"."p"').fetchall() == [(84,)]
 
 
+def test_each_table_is_dropped_after_its_last_reader_through_views() -> None:
+    manifest = {
+        "nodes": {
+            "model.p.a": _model("a", [], "table"),
+            "model.p.v": _model("v", ["model.p.a"]),
+            "model.p.b": _model("b", ["model.p.v"], "table"),
+            "model.p.c": _model("c", ["model.p.a"], "incremental"),
+            "model.p.z": _model("z", ["model.p.b"], "table"),
+        }
+    }
+    ordered = floor.dag_order(floor.model_nodes(manifest))
+    assert [n.name for n in ordered] == ["a", "c", "v", "b", "z"]
+    drops = floor.last_readers(ordered)
+    # a is read by c directly and by b through the view v: b runs last of them
+    assert {uid: [n.name for n in found] for uid, found in drops.items() if found} == {
+        "model.p.c": ["c"],
+        "model.p.b": ["a"],
+        "model.p.z": ["b", "z"],
+    }
+
+
+def test_drop_after_use_gives_the_same_models_and_leaves_no_model_table(tmp_path: Path) -> None:
+    built = tmp_path / "built" / "db.duckdb"
+    built.parent.mkdir()
+    with duckdb.connect(str(built)) as con:
+        con.execute("create schema ref; create table ref.seed as select 41 as n")
+    seed = {"resource_type": "seed", "name": "seed", "schema": "ref", "alias": "seed"}
+    manifest = {
+        "nodes": {
+            "seed.p.seed": seed,
+            "model.p.t": _model("t", ["seed.p.seed"], "table")
+            | {"compiled_code": 'select n + 1 as n from "db"."ref"."seed"'},
+            "model.p.v": _model("v", ["model.p.t"])
+            | {"compiled_code": 'select n * 2 as n from "db"."s"."t"'},
+            "model.p.u": _model("u", ["model.p.v"], "table")
+            | {"compiled_code": 'select n + 1 as n from "db"."s"."v"'},
+        }
+    }
+    settings = floor.profile_settings({}, tmp_path)
+    result = floor.run_floor(manifest, built, tmp_path / "floor", settings, drop_after_use=True)
+    assert result.dropped_after_use
+    assert [(m.unique_id, m.rows) for m in result.models] == [
+        ("model.p.t", 1),
+        ("model.p.v", None),
+        ("model.p.u", 1),
+    ]
+    with duckdb.connect(str(tmp_path / "floor" / "db.duckdb"), read_only=True) as con:
+        tables = con.sql("select schema_name, table_name from duckdb_tables()").fetchall()
+    assert tables == [("ref", "seed")]
+
+
+def test_drop_after_use_is_chosen_when_the_disk_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = tmp_path / "warehouse" / "db.duckdb"
+    (tmp_path / "warehouse" / "private").mkdir(parents=True)
+    published.write_bytes(b"x" * 10)
+    (published.parent / "private" / "db.duckdb").write_bytes(b"x" * 1000)
+    free = {"bytes": 999}
+    monkeypatch.setattr(
+        floor.shutil, "disk_usage", lambda path: SimpleNamespace(free=free["bytes"])
+    )
+    short, reason = floor.disk_is_short(published, tmp_path / "floor")
+    assert short and "private" in reason
+    free["bytes"] = 1000
+    assert floor.disk_is_short(published, tmp_path / "floor")[0] is False
+
+
 def test_a_failing_model_is_named(tmp_path: Path) -> None:
     built = tmp_path / "db.duckdb"
     duckdb.connect(str(built)).close()
@@ -177,3 +246,21 @@ def test_floor_of_the_tiny_build_writes_the_same_tables(
             if counts != (0, 0):
                 differences[name] = counts
     assert not differences, f"floor tables differ from the build (extra, missing): {differences}"
+
+    # --drop-after-use: every model runs (none reads a dropped table) with the same row counts,
+    # and no model's table is left in the file
+    dropped = tmp_path / "floor-dropped"
+    args = [*args[:4], "--work-dir", str(dropped), "--keep", "--drop-after-use"]
+    args += ["--json-out", str(tmp_path / "dropped.json")]
+    result = CliRunner().invoke(floor.floor, args, env=env)
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "dropped.json").read_text(encoding="utf-8"))
+    assert again["dropped_after_use"] is True
+    rows = {m["unique_id"]: m["rows"] for m in timings["models"]}
+    assert {m["unique_id"]: m["rows"] for m in again["models"]} == rows
+    with duckdb.connect(str(dropped / f"{database}.duckdb"), read_only=True) as con:
+        left = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables()"
+        ).fetchall()
+    model_tables = {f"{n['schema']}.{n['alias']}" for n in tables}
+    assert not model_tables & {name for (name,) in left}
