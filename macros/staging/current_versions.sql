@@ -11,7 +11,11 @@
     current version), so `delete+insert` gives what a full refresh gives.
     They are rebuilt in full (current_versions_full_rebuild_reason) when the
     history model did not run in this invocation or was rebuilt in full.
-    Portable SQL.
+    Not seen, as for the courts chain: a bare `dbt run` that patched a
+    history model and failed before its current-state model ran (the next
+    run reloads only the keys after the new watermark); `derived build`
+    never keeps such a state (a failed build leaves the private build file
+    as it was). Run `--full-refresh` after such a failure. Portable SQL.
 #}
 
 {#
