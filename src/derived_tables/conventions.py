@@ -31,9 +31,13 @@ manifest objects:
   ``now()``...) but the data's as-of date
   (``int_<system>_extracts_summarised``) or ``reference_now_timestamp()``;
 - ``check_macro_properties_file_beside_it``: a macro in ``macros/F/`` is
-  documented in ``macros/F/_F__macros.yml`` (in ``macros/``: ``_macros.yml``).
+  documented in ``macros/F/_F__macros.yml`` (in ``macros/``: ``_macros.yml``);
+- ``check_not_null_constraints_tested``: a model with ``not_null``
+  constraints has the ``column_constraints`` test;
+- ``check_mart_primary_key_declared``: a mart declares exactly one primary
+  key (a ``primary_key`` constraint), tested not null and unique.
 
-Their rule codes, DT001..DT012, are assigned in :data:`CHECKS`.
+Their rule codes, DT001..DT013, are assigned in :data:`CHECKS`.
 
 dbt-bouncer loads custom checks from the files under its
 ``custom_checks_dir`` (``.ci/dbt_bouncer_checks/``): the one file there calls
@@ -54,7 +58,11 @@ from dbt_bouncer.check_framework.decorator import check, fail
 UNIQUE_TESTS = frozenset({"unique"})
 NOT_NULL_TESTS = frozenset({"not_null"})
 COMBINATION_TESTS = frozenset({"unique_combination_of_columns"})
-NOT_NULL_CONSTRAINTS = frozenset({"not_null", "primary_key"})
+#: A `not_null` constraint counts as tested only with the model's `column_constraints` test. A
+#: `primary_key` constraint is not a not-null check: DuckDB does not render it
+#: (macros/engines/key_constraints.sql) and Spark's Parquet tables enforce nothing.
+NOT_NULL_CONSTRAINTS = frozenset({"not_null"})
+PRIMARY_KEY_CONSTRAINT = "primary_key"
 #: The generic test that checks a model's `not_null` constraints where the engine does not
 #: enforce them (tests/generic/column_constraints.sql).
 CONSTRAINT_TESTS = frozenset({"column_constraints"})
@@ -85,17 +93,18 @@ def _parents(resource: Any) -> list[str]:
 def primary_key_columns(model: Any, tests: Iterable[Any]) -> list[str]:
     """The columns of ``model`` tested both unique and not null.
 
-    Not null may also be a ``primary_key`` constraint, or a ``not_null``
-    constraint when the model has a ``column_constraints`` test (which checks
-    it wherever the engine does not enforce it).
+    Not null may also be a ``not_null`` constraint when the model has a
+    ``column_constraints`` test (which checks it wherever the engine does not
+    enforce it). A ``primary_key`` constraint alone is a declaration, not a
+    check (no engine of the project enforces it).
     A ``unique_combination_of_columns`` test counts as a tested key and is
     reported as ``combination``.
     """
     tests = list(tests)
     checked = (
-        {"not_null", "primary_key"}
+        NOT_NULL_CONSTRAINTS
         if any(_test_name(test) in CONSTRAINT_TESTS for test in tests)
-        else {"primary_key"}
+        else frozenset()
     )
     tests_by_column: dict[str, set[str]] = {}
     keys: list[str] = []
@@ -120,8 +129,8 @@ def check_model_primary_key_tested(model: Any, ctx: Any) -> None:
     """Every model has a primary key tested unique and not null.
 
     One column carries both a ``unique`` and a ``not_null`` test (or a
-    ``primary_key`` constraint, or a ``not_null`` constraint checked by the
-    model's ``column_constraints`` test), or the model has a
+    ``not_null`` constraint checked by the model's ``column_constraints``
+    test), or the model has a
     ``unique_combination_of_columns`` test over its grain.
     """
     tests = ctx.tests_by_attached_node.get(model.unique_id, [])
@@ -339,6 +348,100 @@ def check_not_null_constraints_tested(model: Any, ctx: Any) -> None:
         )
 
 
+def _config_value(resource: Any, name: str) -> Any:
+    config = getattr(resource, "config", None)
+    if isinstance(config, dict):
+        return config.get(name)
+    return getattr(config, name, None)
+
+
+def declared_primary_keys(model: Any) -> list[list[str]]:
+    """Every primary key ``model`` declares, each as its list of columns.
+
+    A column's ``primary_key`` constraint is a one-column key; a model-level
+    ``primary_key`` constraint (``constraints: [{type: primary_key, columns:
+    [...]}]``) a key over its columns.
+    """
+    keys = [
+        [str(name).lower()]
+        for name, column in (model.columns or {}).items()
+        if PRIMARY_KEY_CONSTRAINT in _constraint_types(column)
+    ]
+    for constraint in getattr(model, "constraints", None) or []:
+        kind = getattr(constraint, "type", None)
+        if str(getattr(kind, "value", kind)) == PRIMARY_KEY_CONSTRAINT:
+            keys.append([str(c).lower() for c in getattr(constraint, "columns", None) or []])
+    return keys
+
+
+def _key_problems(model: Any, tests: list[Any], key: list[str]) -> list[str]:
+    """What the declared primary key ``key`` of ``model`` lacks: a column not
+    declared, one not checked not null, no unique test over exactly the key."""
+    columns = {str(name).lower(): column for name, column in (model.columns or {}).items()}
+    whole = [test for test in tests if not _config_value(test, "where")]
+    not_null_tested = _tested_columns(whole, NOT_NULL_TESTS)
+    has_constraint_test = any(_test_name(test) in CONSTRAINT_TESTS for test in tests)
+    checked = NOT_NULL_CONSTRAINTS if has_constraint_test else frozenset()
+    problems = [f"column `{column}` is not declared" for column in key if column not in columns]
+    nullable = [
+        column
+        for column in key
+        if column in columns
+        and column not in not_null_tested
+        and not _constraint_types(columns[column]) & checked
+    ]
+    if nullable:
+        problems.append(
+            f"not checked not null: {', '.join(nullable)} (a `not_null` constraint with the "
+            "model's `column_constraints` test, or a `not_null` test)"
+        )
+    if len(key) == 1:
+        unique = key[0] in _tested_columns(whole, UNIQUE_TESTS)
+        wanted = f"`unique` test on `{key[0]}` (without `where`)"
+    else:
+        unique = any(
+            _test_name(test) in COMBINATION_TESTS
+            and sorted(
+                str(c).lower()
+                for c in (test.test_metadata.kwargs or {}).get("combination_of_columns") or []
+            )
+            == sorted(key)
+            for test in whole
+        )
+        wanted = f"`unique_combination_of_columns` test over exactly {', '.join(key)}"
+    if not unique:
+        problems.append(f"no {wanted}")
+    return problems
+
+
+def check_mart_primary_key_declared(model: Any, ctx: Any) -> None:
+    """A mart declares exactly one primary key, checked not null and unique.
+
+    The key is declared where dbt and every engine read it, as a
+    ``primary_key`` constraint: on its column, or at model level with its
+    ``columns`` for a grain of several columns. DuckDB does not build an
+    index for it (``macros/engines/key_constraints.sql``), so the tests are
+    what guarantee it: each key column ``not_null`` (the constraint checked by
+    the model's ``column_constraints`` test, or a ``not_null`` test), and a
+    ``unique`` test on the one key column (or a ``unique_combination_of_columns``
+    test over exactly the key's columns), without a ``where``: the test tools
+    read the key from (``derived diff``).
+    """
+    keys = declared_primary_keys(model)
+    if len(keys) != 1:
+        found = "; ".join(", ".join(key) for key in keys) or "none"
+        fail(
+            f"`{model.name}` must declare exactly one primary key (a `primary_key` constraint "
+            f"on its column, or at model level with its columns), found {len(keys)}: {found}."
+        )
+    problems = _key_problems(model, ctx.tests_by_attached_node.get(model.unique_id, []), keys[0])
+    if problems:
+        fail(
+            f"`{model.name}` declares the primary key ({', '.join(keys[0])}) but "
+            f"{'; '.join(problems)}."
+        )
+
+
 SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
 SCD2_TESTS = ("mutually_exclusive_ranges", "one_current_row_per_key")
 
@@ -506,6 +609,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "DT010": check_test_does_not_read_the_clock,
     "DT011": check_macro_properties_file_beside_it,
     "DT012": check_not_null_constraints_tested,
+    "DT013": check_mart_primary_key_declared,
 }
 
 

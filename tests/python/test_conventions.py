@@ -107,7 +107,8 @@ NOT_NULL_CONSTRAINT_UNCHECKED = """
         data_tests: [unique]
 """
 
-# A mart under contract: typed, described; facts test each foreign key.
+# A mart under contract: typed, described; its primary key declared (on the column, or at
+# model level for a grain of several columns) and tested; facts test each foreign key.
 GOOD_MARTS = """
   - name: fct_prison_movements
     description: One row per movement.
@@ -116,6 +117,7 @@ GOOD_MARTS = """
       - name: movement_key
         description: The fact's own key.
         data_type: varchar
+        constraints: [{type: primary_key}]
         data_tests: [unique, not_null]
       - name: establishment_key
         description: Where the movement happened.
@@ -145,6 +147,7 @@ GOOD_MARTS = """
     description: Prisons, SCD2, one row per establishment version.
     config: {contract: {enforced: true}}
     data_tests:
+      - column_constraints
       - mutually_exclusive_ranges:
           arguments:
             lower_bound_column: valid_from
@@ -156,11 +159,82 @@ GOOD_MARTS = """
       - name: establishment_key
         description: The key of the version.
         data_type: varchar
-        data_tests: [unique, not_null]
+        constraints: [{type: not_null}, {type: primary_key}]
+        data_tests: [unique]
       - {name: establishment_code, description: Natural key., data_type: varchar}
       - {name: valid_from, description: Start of the version., data_type: timestamp}
       - {name: valid_to, description: End of the version., data_type: timestamp}
       - {name: is_current, description: The current version., data_type: boolean}
+  - name: fct_prison_population_daily
+    description: One row per establishment and day.
+    config: {contract: {enforced: true}}
+    constraints:
+      - {type: primary_key, columns: [establishment_key, population_date]}
+    data_tests:
+      - column_constraints
+      - unique_combination_of_columns:
+          arguments: {combination_of_columns: [population_date, establishment_key]}
+    columns:
+      - name: establishment_key
+        description: The establishment.
+        data_type: varchar
+        constraints: [{type: not_null}]
+        data_tests:
+          - relationships:
+              arguments: {to: ref('dim_establishment'), field: establishment_key}
+      - name: population_date
+        description: The day.
+        data_type: date
+        constraints: [{type: not_null}]
+"""
+
+# Marts whose primary key is not tested (DT013; dbt itself refuses a second primary key at
+# parse time, on another column or at model level).
+BAD_MART_KEYS = """
+  - name: fct_prison_recalls
+    description: One row per recall; the key is not tested unique.
+    config: {contract: {enforced: true}}
+    columns:
+      - name: recall_key
+        description: The recall.
+        data_type: varchar
+        constraints: [{type: primary_key}]
+        data_tests: [not_null]
+      - name: recall_id
+        description: The recall's id in NOMIS.
+        data_type: varchar
+        data_tests: [not_null]
+  - name: fct_prison_occupancy_daily
+    description: >
+      One row per establishment and day; the unique test covers another set of columns,
+      and the date is not checked not null.
+    config: {contract: {enforced: true}}
+    constraints:
+      - {type: primary_key, columns: [establishment_code, occupancy_date]}
+    data_tests:
+      - unique_combination_of_columns:
+          arguments: {combination_of_columns: [establishment_code]}
+    columns:
+      - name: establishment_code
+        description: The establishment.
+        data_type: varchar
+        data_tests: [not_null]
+      - name: occupancy_date
+        description: The day.
+        data_type: date
+  - name: dim_movement_reason
+    description: >
+      Movement reasons; the key is tested unique only with a `where`, and its not_null
+      constraint has no column_constraints test to check it.
+    config: {contract: {enforced: true}}
+    columns:
+      - name: movement_reason_key
+        description: The key.
+        data_type: varchar
+        constraints: [{type: not_null}, {type: primary_key}]
+        data_tests:
+          - unique:
+              config: {where: "movement_reason_key <> '-1'"}
 """
 
 # The source system's as-of date, which date-range tests are bounded by.
@@ -208,6 +282,7 @@ GOOD_PATHS = (
     "models/intermediate/prisons/int_nomis_extracts_summarised",
     "models/marts/prisons/fct_prison_movements",
     "models/marts/prisons/dim_establishment",
+    "models/marts/prisons/fct_prison_population_daily",
 )
 GOOD_MODELS = {path.rsplit("/", 1)[1] for path in GOOD_PATHS}
 GOOD_TESTS = {"tests/marts/prisons/assert_prison_movements_not_after_as_of_date.sql"}
@@ -301,6 +376,12 @@ PROJECT = {
     ),
     "models/marts/prisons/fct_prison_movements.sql": model_sql("ref('stg_nomis__movements')"),
     "models/marts/prisons/dim_establishment.sql": model_sql("ref('stg_nomis__bookings')"),
+    "models/marts/prisons/fct_prison_population_daily.sql": model_sql(
+        "ref('stg_nomis__movements')"
+    ),
+    "models/marts/prisons/fct_prison_recalls.sql": model_sql("ref('stg_nomis__movements')"),
+    "models/marts/prisons/fct_prison_occupancy_daily.sql": model_sql("ref('stg_nomis__movements')"),
+    "models/marts/prisons/dim_movement_reason.sql": model_sql("ref('stg_nomis__movements')"),
     # Under contract, but a column without type, one without description, a
     # foreign key without relationships test, a date bounded by the clock.
     "models/marts/prisons/fct_prison_discharges.sql": model_sql("ref('stg_nomis__movements')"),
@@ -343,6 +424,7 @@ PROJECT = {
     **one_file_per_model(
         "models/marts/prisons",
         dedent(GOOD_MARTS)
+        + dedent(BAD_MART_KEYS)
         + dedent(
             """
   - name: fct_prison_discharges
@@ -428,6 +510,11 @@ EXPECTED = {
     ("check_model_primary_key_tested", "fct_prison_transfers"),
     ("check_model_primary_key_tested", "stg_nomis__movement_types"),
     ("check_not_null_constraints_tested", "stg_nomis__movement_types"),
+    ("check_mart_primary_key_declared", "fct_prison_discharges"),
+    ("check_mart_primary_key_declared", "fct_prison_transfers"),
+    ("check_mart_primary_key_declared", "fct_prison_recalls"),
+    ("check_mart_primary_key_declared", "fct_prison_occupancy_daily"),
+    ("check_mart_primary_key_declared", "dim_movement_reason"),
     ("check_model_description_populated", "fct_prison_transfers"),
     ("check_exposure_depends_only_on_marts", "staging_extract"),
     ("check_model_does_not_use_cartesian_join", "fct_prison_releases"),
@@ -462,6 +549,22 @@ EXPECTED_DETAIL = {
     ("check_macro_properties_file_beside_it", "undocumented_macro"): ["macros/_macros.yml"],
     ("check_model_columns_have_types", "fct_prison_discharges"): ["discharged_on"],
     ("check_not_null_constraints_tested", "stg_nomis__movement_types"): ["(id)"],
+    # None declared; no unique test; a unique test over other columns and a nullable key
+    # column; a unique test with a `where`, and a not_null constraint nothing checks.
+    ("check_mart_primary_key_declared", "fct_prison_discharges"): ["exactly one", "found 0"],
+    ("check_mart_primary_key_declared", "fct_prison_recalls"): [
+        "(recall_key)",
+        "no `unique` test on `recall_key` (without `where`)",
+    ],
+    ("check_mart_primary_key_declared", "fct_prison_occupancy_daily"): [
+        "(establishment_code, occupancy_date)",
+        "not checked not null: occupancy_date",
+        "no `unique_combination_of_columns` test over exactly establishment_code, occupancy_date",
+    ],
+    ("check_mart_primary_key_declared", "dim_movement_reason"): [
+        "not checked not null: movement_reason_key",
+        "no `unique` test on `movement_reason_key` (without `where`)",
+    ],
     ("check_model_column_description_populated", "fct_prison_discharges"): ["discharge_reason"],
     ("check_fact_foreign_keys_tested", "fct_prison_discharges"): ["establishment_key"],
     ("check_scd2_model_ranges_tested", "int_establishments_versioned"): ["one_current_row_per_key"],

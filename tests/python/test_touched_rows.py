@@ -357,3 +357,61 @@ def test_incremental_reconciliation_counts_the_touched_keys(
     restricted = _reconcile(built)
     assert restricted["status"] == "fail", restricted  # the new key's extra source key
     assert f"cast('{day_1}' as date)" in str(restricted.get("compiled_code")), restricted
+
+
+FACT_KEY_TEST = "unique_fct_court_hearings_hearing_id"
+
+
+@pytest.mark.slow
+def test_a_duplicate_key_in_an_incremental_fact_fails_its_unique_test(
+    tiny_project: TinyProject, tmp_path: Path
+) -> None:
+    """A mart's primary key is declared, not indexed on DuckDB: its `unique` test guards it.
+
+    No PRIMARY KEY (an ART index) refuses a duplicate at insert any more
+    (macros/engines/key_constraints.sql), so the duplicate must reach the fact and fail the
+    fact's `unique` test on the key, restricted to the keys the run wrote like every key rule
+    on the natural key (a duplicate lies within one key, all of whose rows the run wrote). The
+    upstream `int_hearings_enriched` gets a second copy of one hearing, extracted an hour after
+    the latest one (a bug upstream, as if its own `unique` test had been skipped); the fact's
+    incremental `dbt build` loads both copies, and its `unique` test fails on that hearing,
+    named in the test's name (model and column), as does a plain `dbt test`.
+    """
+    work = tiny_project.copy_to(tmp_path / "work")
+    with duckdb.connect(str(work.warehouse)) as con:
+        key_constraints = con.execute(
+            "select constraint_type from duckdb_constraints()"
+            f" where table_name = '{FACT}' and constraint_type <> 'NOT NULL'"
+        ).fetchall()
+        assert key_constraints == [], key_constraints
+        (hearing_id,) = con.execute(
+            f"select min(hearing_id) from courts.{FACT} where hearing_number = 1"
+        ).fetchone()
+        con.execute(
+            "insert into intermediate.int_hearings_enriched"
+            " select * replace ("
+            " (select max(source_extracted_at) from intermediate.int_hearings_enriched)"
+            " + interval 1 hour as source_extracted_at)"
+            " from intermediate.int_hearings_enriched where hearing_id = ?",
+            [hearing_id],
+        )
+
+    now = ("--vars", generic_tests_vars())
+    selection = ("--select", FACT, "--exclude", "resource_type:unit_test")
+    built = work.dbt("build", *selection, *now)
+    assert not built.result.ok, built.result.describe()
+    model = _test_result(built, FACT)
+    assert model["status"] == "success", model  # no index refused the insert
+    restricted = _test_result(built, FACT_KEY_TEST)
+    assert restricted["status"] == "fail", restricted
+    assert restricted["failures"] == 1, restricted  # one duplicated hearing_id
+    assert "_touched_keys" in str(restricted.get("compiled_code")), restricted
+    with duckdb.connect(str(work.warehouse), read_only=True) as con:
+        copies = con.execute(
+            f"select count(*) from courts.{FACT} where hearing_id = ?", [hearing_id]
+        ).fetchone()
+    assert copies == (2,), copies
+    tested = work.dbt("test", *selection, *now)
+    everything = _test_result(tested, FACT_KEY_TEST)
+    assert everything["status"] == "fail", everything
+    assert everything["failures"] == 1, everything
