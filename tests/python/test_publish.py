@@ -567,6 +567,7 @@ config = {}
 plugin.update_connection_config(None, config)
 con = duckdb.connect(sys.argv[1], config=config)
 plugin.configure_connection(con)
+con.execute("set enable_progress_bar = false")  # stdout carries the count only
 if sys.argv[2] == "write":
     for _ in range(40):  # small appends: logged row by row, past the 16 MiB default
         con.execute("insert into t select range from range(50000)")
