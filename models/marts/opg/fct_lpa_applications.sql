@@ -45,12 +45,7 @@ applications as (
     {%- if patched_chain_is_patched('int_lpa_applications_touched') %}
     where
         lpa_id in (select lpa_id from touched_applications)
-        or lpa_id in (
-            select stored.lpa_id from {{ this }} as stored
-            where {{ default_member_key('not_yet_arrived') }} in (
-                {{ default_keyed_columns | join(', ') }}
-            )
-        )
+        or {{ stored_not_yet_arrived('lpa_id', default_keyed_columns) }}
     {%- endif %}
 
 ),
