@@ -2,7 +2,7 @@
     The courts chain, incremental: one home for how the courts intermediate
     models (int_case_offences_ranked, int_hearings_enriched,
     int_case_outcomes_enriched, int_case_milestones_aggregated; config meta
-    `court_chain: true`) take in a daily extract (docs/performance.md). Each is
+    `touched_by: int_court_cases_touched`) take in a daily extract (docs/performance.md). Each is
     `delete+insert` on its key and recomputes only the rows of the cases the
     run touched, listed once per run by int_court_cases_touched, which runs
     before them and reads their stored tables as the last build left them.
@@ -27,8 +27,8 @@
     offences are ranked together); an outcome whose offence has not arrived,
     when it is restaged itself (court_row_is_touched).
 
-    A full rebuild of each (court_chain_full_rebuild_reason, through
-    should_full_refresh) where patching is unsound: --full-refresh; one of the
+    A full rebuild of each (patched_chain_full_rebuild_reason, through
+    should_full_refresh; macros/chains/patched_chain.sql) where patching is unsound: --full-refresh; one of the
     four staging models or of the person history models rebuilt in full in
     this invocation (a partition withdrawn or rewritten: rows can vanish, and
     a person's versions change, without a newer extraction date), or not run
@@ -54,7 +54,7 @@
     }) }}
 {%- endmacro %}
 
-{#- The models patched by the touched cases. -#}
+{#- The models patched by the touched cases (meta `touched_by`). -#}
 {% macro court_chain_models() -%}
     {{ return([
         'int_case_offences_ranked',
@@ -65,173 +65,57 @@
 {%- endmacro %}
 
 {#-
-    The stored table of a model of this project, read without ref() (so that
-    a model built before it can read what the last build left), or none when
-    it does not exist.
--#}
-{% macro court_chain_stored_relation(name) -%}
-    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ name) -%}
-    {{ return(load_relation(api.Relation.create(
-        database=node.database, schema=node.schema,
-        identifier=node.alias, type='table'))) }}
-{%- endmacro %}
-
-{#-
     This invocation's watermarks of the courts staging models, a dict by
-    role (court_chain_staging_models) of the latest extraction date each held
-    before it was patched, as a string; or a string, the reason the courts
-    chain must be rebuilt in full (see the header). Used by
+    role (court_chain_staging_models), or a string, the reason the courts
+    chain must be rebuilt in full (patched_chain_watermarks, with the person
+    snapshot and histories: the chain reads the defendants' links). Used by
     int_court_cases_touched at run time.
 -#}
 {% macro court_chain_watermarks() -%}
-    {%- if flags.FULL_REFRESH -%}
-        {{ return('a --full-refresh run') }}
-    {%- endif -%}
-    {%- for name in court_chain_models()
-        if court_chain_stored_relation(name) is none -%}
-        {{ return(name ~ ' is missing') }}
-    {%- endfor -%}
-    {#- the person snapshot the changed records are found against -#}
-    {%- set problem = person_snapshot_problem() -%}
-    {%- if problem -%}
-        {{ return(problem) }}
-    {%- endif -%}
-    {%- set patched = staging_invocation_patched() -%}
-    {%- if patched is none -%}
-        {{ return('no record of the staging runs of this invocation') }}
-    {%- endif -%}
-    {#- a person history rebuilt in full can change a person's versions
-        without a changed record: the touched persons would miss it -#}
-    {%- set problem = person_history_problem(patched) -%}
-    {%- if problem -%}
-        {{ return(problem) }}
-    {%- endif -%}
-    {%- set problem = staging_patch_problem(
-        patched, court_chain_staging_models().values() | list) -%}
-    {%- if problem -%}
-        {{ return(problem) }}
-    {%- endif -%}
-    {%- set found = {} -%}
-    {%- for role, name in court_chain_staging_models().items() -%}
-        {%- do found.update({role: patched[name]}) -%}
-    {%- endfor -%}
-    {{ return(found) }}
-{%- endmacro %}
-
-{#
-    The reason int_court_cases_touched recorded in this run for rebuilding
-    the courts chain in full (the `full_rebuild_reason` of its one row with
-    an `invocation_id`), or an empty string when the chain is patched by
-    case; a reason too when it did not run in this invocation (a selection
-    without it: its rows are an earlier run's).
-#}
-{% macro court_chain_recorded_reason() -%}
-    {%- set touched = ref('int_court_cases_touched') -%}
-    {%- if load_relation(touched) is none -%}
-        {{ return('int_court_cases_touched is missing') }}
-    {%- endif -%}
-    {%- set rows = run_query(
-        'select full_rebuild_reason, invocation_id from ' ~ touched
-        ~ ' where invocation_id is not null').rows -%}
-    {%- if rows | length != 1 or rows[0][1] != invocation_id -%}
-        {{ return('int_court_cases_touched did not run in this invocation') }}
-    {%- endif -%}
-    {{ return(rows[0][0] or '') }}
-{%- endmacro %}
-
-{#
-    Why a model of the courts chain must be rebuilt in full on this run (a
-    sentence for the log), or an empty string when it can be patched
-    (court_chain_recorded_reason), so that the four models rebuild together.
-    Empty for every other model.
-#}
-{% macro court_chain_full_rebuild_reason() -%}
-    {%- if not (config.get('meta') or {}).get('court_chain')
-        or load_relation(this) is none -%}
-        {{ return('') }}
-    {%- endif -%}
-    {{ return(court_chain_recorded_reason()) }}
+    {{ return(patched_chain_watermarks(
+        court_chain_staging_models(), court_chain_models(), persons=true)) }}
 {%- endmacro %}
 
 {#
     True when the model being run is patched by the touched cases and
-    persons of int_court_cases_touched: an incremental run (not a unit test)
-    in which the courts chain was patched by case. A courts fact otherwise
-    finds its rows to load from all rows.
+    persons of int_court_cases_touched (patched_chain_is_patched). A courts
+    fact otherwise finds its rows to load from all rows.
 #}
 {% macro court_chain_is_patched() -%}
-    {%- if not execute or model.resource_type != 'model'
-        or not is_incremental() -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {{ return(court_chain_recorded_reason() == '') }}
+    {{ return(patched_chain_is_patched('int_court_cases_touched')) }}
 {%- endmacro %}
 
 {#
-    A condition true for the rows a courts chain model recomputes: on an
-    incremental run, the rows whose `case_id_column` is a touched case
-    (`touched_cases`, court_touched_ctes) or null (rows without a case are
-    few and, for offences, ranked together), and, when `restaged` is given
-    (court_restaged on the model's own staged rows), the rows restaged in
-    this invocation; every row on a full build.
+    A condition true for the rows a courts chain model recomputes
+    (key_is_touched): the rows of a touched case (`touched_cases`,
+    court_touched_ctes), without a case, or, when `restaged` is given
+    (court_restaged), restaged in this invocation; every row on a full build.
 #}
 {% macro court_row_is_touched(case_id_column, restaged=none) -%}
-    {%- if is_incremental() -%}
-        ({{ case_id_column }} in (select case_id from touched_cases)
-        or {{ case_id_column }} is null
-        {%- if restaged %}
-        or {{ restaged }}{% endif %})
-    {%- else -%}
-        true
-    {%- endif -%}
+    {{ return(key_is_touched(
+        case_id_column, 'touched_cases', key='case_id', restaged=restaged)) }}
 {%- endmacro %}
 
 {#
-    A condition on a courts staging model's rows (`alias`: a CTE of it, with
-    `extraction_date`, or none for an unqualified column): true for the rows restaged in this invocation, those
-    delivered after the watermark the model patched from (`role`, a key of
-    court_chain_staging_models), a literal. Only on an incremental run.
+    A condition on a courts staging model's rows (patched_chain_restaged):
+    true for the rows restaged in this invocation (`role`, a key of
+    court_chain_staging_models).
 #}
 {% macro court_restaged(alias, role) -%}
-    {%- if not execute -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set marks = court_chain_watermarks() -%}
-    {%- if marks is string -%}
-        {{ exceptions.raise_compiler_error(
-            this.identifier ~ ': patched by case although ' ~ marks) }}
-    {%- endif -%}
-    {{ alias ~ '.' if alias }}extraction_date
-    > cast('{{ marks[role] }}' as date)
+    {{ return(patched_chain_restaged(
+        alias, court_chain_watermarks() if execute else {}, role)) }}
 {%- endmacro %}
 
 {#
-    The CTEs of a run patched by case (court_chain_is_patched), each ending
-    with a comma: touched_cases (the touched case ids) and touched_persons
-    (the touched persons' pseudonymised ids), from int_court_cases_touched.
-    Nothing otherwise (the model still depends on it).
+    The CTEs of a run patched by case (touched_key_ctes), each ending with a
+    comma: touched_cases (the touched case ids) and touched_persons (the
+    touched persons' pseudonymised ids), from int_court_cases_touched.
 #}
 {% macro court_touched_ctes() -%}
-{#- a unit test renders the model alone: no input needed for it -#}
-{%- if model.resource_type == 'unit_test' -%}
-    {{ return('') }}
-{%- endif -%}
-{%- set touched = ref('int_court_cases_touched') -%}
-{% if court_chain_is_patched() %}
-touched_cases as (
-
-    select case_id from {{ touched }}
-    where case_id is not null
-
-),
-
-touched_persons as (
-
-    select pseudonymised_person_id from {{ touched }}
-    where pseudonymised_person_id is not null
-
-),
-{% endif %}
+    {{ return(touched_key_ctes('int_court_cases_touched', {
+        'touched_cases': 'case_id',
+        'touched_persons': 'pseudonymised_person_id',
+    })) }}
 {%- endmacro %}
 
 {#

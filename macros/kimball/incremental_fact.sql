@@ -345,3 +345,19 @@ rows_to_load as (
 
 ),
 {%- endmacro %}
+
+{#
+    A condition true for the rows whose `unique_key` has a stored row (in the
+    model's own table) with one of `default_keyed_columns` at the
+    not-yet-arrived member '-2': an accumulating snapshot that compares only
+    the touched keys' rows still reloads these, so a dimension row that
+    arrived since is picked up. Only on an incremental run.
+#}
+{% macro stored_not_yet_arrived(unique_key, default_keyed_columns) -%}
+    {{ unique_key }} in (
+        select stored.{{ unique_key }} from {{ this }} as stored
+        where {{ default_member_key('not_yet_arrived') }} in (
+            {{ default_keyed_columns | join(', ') }}
+        )
+    )
+{%- endmacro %}

@@ -252,8 +252,8 @@
     (current_versions_full_rebuild_reason, current_versions.sql), a
     model of the person chain cannot be patched
     (person_chain_full_rebuild_reason, macros/people/person_chain.sql), a
-    model of the courts chain cannot be patched
-    (court_chain_full_rebuild_reason, macros/courts/court_chain.sql), or an
+    model of a chain patched by key (courts, OPG) cannot be patched
+    (patched_chain_full_rebuild_reason, macros/chains/patched_chain.sql), or an
     accumulating snapshot holds keys that left its grain source
     (grain_source_full_rebuild_reason), logged with the reason. Every other
     node keeps dbt's behaviour.
@@ -278,7 +278,7 @@
         {%- set reason = staging_full_rebuild_reason()
             or current_versions_full_rebuild_reason()
             or person_chain_full_rebuild_reason()
-            or court_chain_full_rebuild_reason()
+            or patched_chain_full_rebuild_reason()
             or grain_source_full_rebuild_reason() -%}
         {%- if model is mapping -%}
             {%- do model.update({cache_key: reason}) -%}

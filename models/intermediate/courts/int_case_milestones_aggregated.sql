@@ -22,7 +22,10 @@
         incremental_strategy='delete+insert',
         unique_key='case_id',
         on_schema_change='fail',
-        meta={'court_chain': true, 'grain_source': 'stg_common_platform__cases'},
+        meta={
+            'touched_by': 'int_court_cases_touched',
+            'grain_source': 'stg_common_platform__cases',
+        },
     )
 }}
 

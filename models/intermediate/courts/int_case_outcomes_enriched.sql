@@ -21,7 +21,7 @@
         incremental_strategy='delete+insert',
         unique_key='outcome_id',
         on_schema_change='fail',
-        meta={'court_chain': true},
+        meta={'touched_by': 'int_court_cases_touched'},
     )
 }}
 

@@ -7,13 +7,13 @@
     them: the case a moved row was in, the person each record was linked to.
 -#}
 {%- set marks = court_chain_watermarks() if execute else 'not executing' -%}
+{%- set columns = ['case_id', 'pseudonymised_person_id'] -%}
 {%- set stored = {} -%}
 {%- if marks is not string -%}
     {%- for name in court_chain_models() -%}
-        {%- do stored.update({name: court_chain_stored_relation(name)}) -%}
+        {%- do stored.update({name: patched_chain_stored_relation(name)}) -%}
     {%- endfor -%}
 {%- endif -%}
-{%- set reason = "'" ~ marks ~ "'" if marks is string else 'null' %}
 -- depends_on: {{ ref('stg_common_platform__case_history') }}
 -- depends_on: {{ ref('stg_common_platform__case_offences') }}
 -- depends_on: {{ ref('stg_common_platform__hearings') }}
@@ -27,12 +27,7 @@ with
 -- chain is rebuilt in full in it (null when it is patched by case)
 invocation as (
 
-    select
-        cast(null as {{ dbt.type_string() }}) as case_id,
-        cast(null as {{ dbt.type_string() }}) as pseudonymised_person_id,
-        cast({{ reason }} as {{ dbt.type_string() }}) as full_rebuild_reason,
-        cast('{{ invocation_id }}' as {{ dbt.type_string() }})
-            as invocation_id
+    {{ patched_chain_invocation(marks, columns) }}
 
 ),
 
@@ -175,21 +170,13 @@ final as (
     select * from invocation
     {%- if marks is not string %}
     union all
-    select
-        cast(case_id as {{ dbt.type_string() }}) as case_id,
-        cast(null as {{ dbt.type_string() }}) as pseudonymised_person_id,
-        cast(null as {{ dbt.type_string() }}) as full_rebuild_reason,
-        cast(null as {{ dbt.type_string() }}) as invocation_id
-    from touched
-    where case_id is not null
+    {{ touched_key_rows('touched', {'case_id': 'case_id'}, columns) }}
     union all
-    select
-        cast(null as {{ dbt.type_string() }}) as case_id,
-        cast({{ pseudonymise('person_id') }} as {{ dbt.type_string() }})
-            as pseudonymised_person_id,
-        cast(null as {{ dbt.type_string() }}) as full_rebuild_reason,
-        cast(null as {{ dbt.type_string() }}) as invocation_id
-    from touched_persons
+    {{ touched_key_rows(
+        'touched_persons',
+        {'pseudonymised_person_id': pseudonymise('person_id')},
+        columns,
+    ) }}
     {%- endif %}
 
 )

@@ -18,7 +18,7 @@
         incremental_strategy='delete+insert',
         unique_key='hearing_id',
         on_schema_change='fail',
-        meta={'court_chain': true},
+        meta={'touched_by': 'int_court_cases_touched'},
     )
 }}
 

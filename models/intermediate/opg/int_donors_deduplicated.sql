@@ -11,13 +11,30 @@
     Sirius does not link donor records, and donors are not linked to the
     criminal justice person records: a donor who applied again under a new
     donor_id has two rows.
+
+    Incremental (macros/opg/opg_chain.sql): a daily run recomputes the
+    donors it touched (int_lpa_applications_touched); a touched donor left
+    without an application is deleted (delete_touched_donors).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='donor_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_touched_donors('donor_id') }}",
+        meta={'touched_by': 'int_lpa_applications_touched'},
+    )
+}}
 
 with
+
+{{ opg_touched_ctes() }}
 
 applications as (
 
     select * from {{ ref('stg_sirius__lpa_applications') }}
+    where {{ key_is_touched('donor_id', 'touched_donors') }}
 
 ),
 

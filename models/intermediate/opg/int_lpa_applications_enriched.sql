@@ -6,19 +6,35 @@
     (received or in progress). Adds the donor's age on the day of receipt
     (whole years, from the date of birth on the application; null when that
     date is flagged invalid) and the number of attorneys named.
+
+    Incremental (macros/opg/opg_chain.sql): a daily run recomputes the
+    applications it touched (int_lpa_applications_touched).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='lpa_id',
+        on_schema_change='fail',
+        meta={'touched_by': 'int_lpa_applications_touched'},
+    )
+}}
 
 with
+
+{{ opg_touched_ctes() }}
 
 applications as (
 
     select * from {{ ref('stg_sirius__lpa_applications') }}
+    where {{ key_is_touched('lpa_id', 'touched_applications') }}
 
 ),
 
 attorneys as (
 
     select * from {{ ref('stg_sirius__attorneys') }}
+    where {{ key_is_touched('lpa_id', 'touched_applications') }}
 
 ),
 

@@ -46,12 +46,7 @@ cases as (
     {%- if court_chain_is_patched() %}
     where
         {{ court_fact_row_is_touched('case_id', 'pseudonymised_person_id') }}
-        or case_id in (
-            select stored.case_id from {{ this }} as stored
-            where {{ default_member_key('not_yet_arrived') }} in (
-                {{ default_keyed_columns | join(', ') }}
-            )
-        )
+        or {{ stored_not_yet_arrived('case_id', default_keyed_columns) }}
     {%- endif %}
 
 ),

@@ -4,13 +4,31 @@
     int_donors_deduplicated), plus the three default members. No name, date
     of birth or postcode: a keyed pseudonym of the donor id, the year of
     birth, an age band and the postcode area with its region.
+
+    Incremental (macros/opg/opg_chain.sql): a daily run rewrites the rows of
+    the donors it touched (int_lpa_applications_touched) and the default
+    members; a touched donor left without an application is deleted
+    (delete_touched_donors).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='donor_key',
+        on_schema_change='fail',
+        pre_hook="{{ delete_touched_donors('pseudonymised_donor_id') }}",
+        meta={'touched_by': 'int_lpa_applications_touched'},
+    )
+}}
 
 with
+
+{{ opg_touched_ctes() }}
 
 donors as (
 
     select * from {{ ref('int_donors_deduplicated') }}
+    where {{ key_is_touched('donor_id', 'touched_donors') }}
 
 ),
 

@@ -16,7 +16,9 @@
     that are new, that have a '-2' key, or whose row would differ now (its
     status, dates, counts, donor, region or type and channel:
     accumulating_snapshot_rows_to_load); the date keys are resolved for
-    those only. Rebuilt in full when an application left
+    those only. Patched by key (macros/opg/opg_chain.sql), only the
+    applications int_lpa_applications_touched lists and the '-2' ones are
+    compared. Rebuilt in full when an application left
     int_lpa_applications_enriched (grain_source_full_rebuild_reason).
 
     Milestone date keys: the dim_date key of the milestone's date when it has
@@ -27,11 +29,24 @@
     received date).
 -#}
 
+{%- set default_keyed_columns = [
+    'received_date_key', 'registered_date_key', 'rejected_date_key',
+    'withdrawn_date_key', 'outcome_date_key', 'donor_key', 'region_key',
+    'lpa_attributes_key',
+] %}
+
 with
+
+{{ opg_touched_ctes() }}
 
 applications as (
 
     select * from {{ ref('int_lpa_applications_enriched') }}
+    {%- if patched_chain_is_patched('int_lpa_applications_touched') %}
+    where
+        lpa_id in (select lpa_id from touched_applications)
+        or {{ stored_not_yet_arrived('lpa_id', default_keyed_columns) }}
+    {%- endif %}
 
 ),
 
@@ -109,11 +124,7 @@ applications_resolved as (
         'is_deleted', 'received_date', 'registered_date', 'rejected_date',
         'withdrawn_date', 'outcome_date',
     ],
-    default_keyed_columns=[
-        'received_date_key', 'registered_date_key', 'rejected_date_key',
-        'withdrawn_date_key', 'outcome_date_key', 'donor_key', 'region_key',
-        'lpa_attributes_key',
-    ],
+    default_keyed_columns=default_keyed_columns,
 ) }}
 
 -- applications_keyed: the applications loaded, with their milestone date keys
