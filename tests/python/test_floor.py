@@ -71,12 +71,17 @@ def test_a_manifest_without_compiled_code_is_refused() -> None:
         floor.model_nodes({"nodes": {"model.p.a": node}})
 
 
-def test_floor_runs_models_and_python_in_dag_order(tmp_path: Path) -> None:
+def _built_with_a_seed(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A built warehouse holding one seed (ref.seed: n = 41), and the seed's manifest node."""
     built = tmp_path / "built" / "db.duckdb"
     built.parent.mkdir()
     with duckdb.connect(str(built)) as con:
         con.execute("create schema ref; create table ref.seed as select 41 as n")
-    seed = {"resource_type": "seed", "name": "seed", "schema": "ref", "alias": "seed"}
+    return built, {"resource_type": "seed", "name": "seed", "schema": "ref", "alias": "seed"}
+
+
+def test_floor_runs_models_and_python_in_dag_order(tmp_path: Path) -> None:
+    built, seed = _built_with_a_seed(tmp_path)
     python_code = (
         "def model(dbt, session):\n"
         "    return dbt.ref('t').arrow()\n\n"
@@ -130,11 +135,7 @@ def test_each_table_is_dropped_after_its_last_reader_through_views() -> None:
 
 
 def test_drop_after_use_gives_the_same_models_and_leaves_no_model_table(tmp_path: Path) -> None:
-    built = tmp_path / "built" / "db.duckdb"
-    built.parent.mkdir()
-    with duckdb.connect(str(built)) as con:
-        con.execute("create schema ref; create table ref.seed as select 41 as n")
-    seed = {"resource_type": "seed", "name": "seed", "schema": "ref", "alias": "seed"}
+    built, seed = _built_with_a_seed(tmp_path)
     manifest = {
         "nodes": {
             "seed.p.seed": seed,
