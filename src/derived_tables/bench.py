@@ -743,6 +743,7 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
             console.print(f"[bold]{step.name}[/]: {' '.join(step.argv[1:])}")
 
         def after_step(step: Step, measurement: Measurement) -> None:
+            console.print(step_line(measurement))  # as it ends: a long run reports as it goes
             if step.name in (FULL_BUILD, INCREMENTAL_BUILD) and measurement.log:
                 log_text = Path(measurement.log).read_text(encoding="utf-8", errors="replace")
                 phases[step.name] = build_phases(log_text)
@@ -767,6 +768,16 @@ def _measure(console: Console, result: BenchResult, project: Path, work: Path) -
     if floor_json(work).exists():
         result.outputs["floor"] = json.loads(floor_json(work).read_text(encoding="utf-8"))
     result.summary = summarise(result)
+
+
+def step_line(m: Measurement) -> str:
+    """One line for a step that just ended: status, seconds and peak memory (MiB)."""
+    mib = 1024**2
+    peak = f"{m.peak_rss_bytes / mib:,.0f}" if m.peak_rss_bytes else "-"
+    tree = f"{m.peak_tree_rss_bytes / mib:,.0f}" if m.peak_tree_rss_bytes else "-"
+    return (
+        f"{m.step}: {m.status} in {m.seconds or 0:.1f} s, peak {peak} MiB (process tree {tree} MiB)"
+    )
 
 
 def _keep_run_results(step: Step, work: Path) -> Path | None:

@@ -470,3 +470,15 @@ def test_build_phases_are_read_from_the_lines_derived_build_prints() -> None:
         "export": 20.1,
         "checkpoint and publish": 3.0,
     }
+
+
+def test_a_step_reports_its_time_and_peaks_as_it_ends() -> None:
+    m = bench.Measurement(
+        step="build (full)",
+        command=[],
+        status="ok",
+        seconds=12.345,
+        peak_rss_bytes=3 * 1024**3,
+        peak_tree_rss_bytes=None,
+    )
+    assert bench.step_line(m) == "build (full): ok in 12.3 s, peak 3,072 MiB (process tree - MiB)"
