@@ -72,9 +72,6 @@
         {{ return(problem) }}
     {%- endif -%}
     {%- set patched = staging_invocation_patched() -%}
-    {%- if patched is none -%}
-        {{ return('no record of the staging runs of this invocation') }}
-    {%- endif -%}
     {#- a person history rebuilt in full can change a person's versions
         without a changed record: the touched persons would miss it -#}
     {%- set problem = person_history_problem(patched) if persons else '' -%}

@@ -76,9 +76,6 @@
     {#- the staging records of this invocation, wherever the engine keeps
         them (a table on DuckDB, table properties on Spark) -#}
     {%- set patched = staging_invocation_patched() -%}
-    {%- if patched is none -%}
-        {{ return('no record of the staging runs of this invocation') }}
-    {%- endif -%}
     {%- set problem = person_history_problem(patched) -%}
     {%- if problem -%}
         {{ return(problem) }}

@@ -49,9 +49,5 @@
     {%- if not history or load_relation(this) is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set patched = staging_invocation_patched() -%}
-    {%- if patched is none -%}
-        {{ return('no record of the staging runs of this invocation') }}
-    {%- endif -%}
-    {{ return(staging_patch_problem(patched, [history])) }}
+    {{ return(staging_patch_problem(staging_invocation_patched(), [history])) }}
 {%- endmacro %}

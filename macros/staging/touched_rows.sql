@@ -266,10 +266,13 @@
 
 {#
     Why the staging models `names` were not all patched by key in this
-    invocation, given `patched` (staging_invocation_patched), as a sentence,
-    or an empty string.
+    invocation, given `patched` (staging_invocation_patched: none where the
+    engine keeps no record), as a sentence, or an empty string.
 #}
 {% macro staging_patch_problem(patched, names) -%}
+    {%- if patched is none -%}
+        {{ return('no record of the staging runs of this invocation') }}
+    {%- endif -%}
     {%- for name in names -%}
         {%- if name not in patched -%}
             {{ return(name ~ ' did not run in this invocation') }}
