@@ -3,9 +3,10 @@
 A DuckDB build runs two DuckDB engines in one process: dbt's connection to the warehouse (the
 profile's ``memory_limit``) and, while the person linkage models run, Splink's own in-memory
 connection (``derived_tables.linkage``). Their limits add up, so they are chosen together from
-one setting, ``DERIVED_MEMORY_BUDGET_MB`` (default 3250): 1500MB for the linkage (at most half
-the budget: at scale 10 the full linkage fails with 1000MB, its final result cannot spill), the
-rest for dbt's DuckDB (1750MB). Either can still be set on its own (``DUCKDB_MEMORY_LIMIT``,
+one setting, ``DERIVED_MEMORY_BUDGET_MB`` (default 3250): 1500MB for the linkage, or a quarter of
+a budget above 6000MB, at most half the budget (at scale 10 the full linkage fails with 1000MB, its
+final result cannot spill; at scale 100 its blocked pairs spill tens of GB under 1500MB), the rest
+for dbt's DuckDB (1750MB by default). Either can still be set on its own (``DUCKDB_MEMORY_LIMIT``,
 ``DERIVED_LINKAGE_MEMORY_LIMIT``, DuckDB size strings such as ``2GB``), which wins over the
 budget.
 
@@ -23,6 +24,8 @@ from collections.abc import Mapping
 BUDGET_ENV = "DERIVED_MEMORY_BUDGET_MB"
 DEFAULT_BUDGET_MB = 3250
 LINKAGE_SHARE_MB = 1500
+#: The linkage's share of a large budget (scale 100): a quarter of it.
+LINKAGE_SHARE_FRACTION = 4
 DBT_LIMIT_ENV = "DUCKDB_MEMORY_LIMIT"
 LINKAGE_LIMIT_ENV = "DERIVED_LINKAGE_MEMORY_LIMIT"
 
@@ -45,8 +48,10 @@ def dbt_memory_mb(environ: Mapping[str, str]) -> int:
 
 
 def linkage_memory_mb(environ: Mapping[str, str]) -> int:
-    """The linkage's share of the budget: 1500MB, at most half the budget."""
-    return min(LINKAGE_SHARE_MB, budget_mb(environ) // 2)
+    """The linkage's share of the budget: 1500MB or a quarter of the budget, whichever is
+    larger, at most half the budget."""
+    budget = budget_mb(environ)
+    return min(max(LINKAGE_SHARE_MB, budget // LINKAGE_SHARE_FRACTION), budget // 2)
 
 
 def dbt_memory_limit(environ: Mapping[str, str]) -> str:

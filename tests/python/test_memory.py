@@ -31,7 +31,9 @@ def _dev_memory_limit(environ: dict[str, str]) -> str:
     ("environ", "dbt_limit", "linkage_limit"),
     [
         ({}, "1750MB", "1500MB"),
-        ({"DERIVED_MEMORY_BUDGET_MB": "7000"}, "5500MB", "1500MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "6000"}, "4500MB", "1500MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "7000"}, "5250MB", "1750MB"),
+        ({"DERIVED_MEMORY_BUDGET_MB": "16000"}, "12000MB", "4000MB"),
         ({"DERIVED_MEMORY_BUDGET_MB": "1001"}, "501MB", "500MB"),
         ({"DUCKDB_MEMORY_LIMIT": "3GB"}, "3GB", "1500MB"),
         ({"DERIVED_LINKAGE_MEMORY_LIMIT": "2GB"}, "1750MB", "2GB"),
