@@ -78,44 +78,56 @@ PRIOR_RULES: tuple[str, ...] = (
 PRIOR_RULES_RECALL = 0.75
 
 #: Candidate pairs: a pair is scored when it agrees on at least one of these. Every rule
-#: joins on keys with many values (a date of birth together with name initials or a name, a
-#: full name with part of a date of birth, a full postcode with a name or a year of birth),
-#: so a block holds few records and the candidate pairs grow about linearly with the
-#: records. A date of birth alone, or a surname + year of birth, would not do: such a block
-#: grows with the data, and its pairs with the square of it (an earlier rule set with both
-#: gave 14 pairs per record at scale 1 and 135 at scale 10). Measured on generated data
-#: (seed 42, with its truth; exact counts, Splink's count_comparisons_from_blocking_rules):
+#: joins on keys with many values (a date of birth with a full name and an initial, full names
+#: with part of a date of birth and the postcode area, a full postcode with a name or a year of
+#: birth), so that a block holds few records. The pairs of two strangers still grow with the
+#: square of the records (a block of n records has n(n-1)/2 pairs, and n grows with the data),
+#: so each rule must keep them rare: that decides whether a scale runs at all. The rule set
+#: before 2026-12-05 (a date of birth with both initials, or with the surname alone, or with
+#: the first name alone; full names with a year and month of birth, or a month and day, in any
+#: area; swapped names at any age) admitted 0.38 strangers' pairs per record at scale 1 and
+#: 3.8 at scale 10: about 680 million pairs at scale 100, whose blocked pairs alone filled
+#: 45 GB of disk. Measured on generated data (seed 42, with its truth; exact counts):
 #:
-#:   data                    records    pairs per record   true pairs admitted
-#:   scale 1                 180,922    1.02               99.94%
-#:   scale 1, --noise hard   180,922    1.66               98.25%
+#:   data                     records     pairs per record    strangers' pairs   true pairs admitted
+#:   scale 1                  181,427     0.666 (was 1.022)   0.022 (was 0.377)  99.78% (was 99.94%)
+#:   scale 10                 1,817,813   0.861               0.212              99.78%
 #:
-#: About 0.65 pairs per record are true pairs. Names swapped, a surname changed by marriage
-#: (date of birth and first name), and a date of birth missing or wrong (postcode and
-#: surname) have rules of their own; a record whose date of birth, surname and postcode all
-#: differ from its person's other records, with no PNC, is not compared (most of the hard
-#: profile's 1.75% missed pairs). Plain first + last name would add millions of pairs at
-#: scale 10 for almost no true pairs (the name vocabulary is small and skewed).
+#: so about 2.8 pairs per record at scale 100 (50 million); the hard noise profile and the
+#: linkage quality after clustering: docs/linkage.md. About 0.65 pairs per record are true
+#: pairs. Names swapped, a date of birth with day and month swapped, a day or a year of birth
+#: off, and a date of birth missing or wrong (postcode with a name or the year of birth) have
+#: rules of their own; a surname changed by marriage is found through the postcode or the PNC
+#: (a rule of date of birth and first name admitted 15,000 strangers' pairs at scale 1 and no
+#: true pair the others missed). A record whose date of birth, surname and postcode all differ
+#: from its person's other records, with no PNC, is not compared; nor is a pair with a day or
+#: year of birth off in different postcode areas, unless a third record joins them
+#: (clustering is transitive).
 BLOCKING_RULES: tuple[str, ...] = (
     "l.pnc_id = r.pnc_id",
-    # the same date of birth, names alike: typos keep the initial, nicknames are resolved
-    "l.date_of_birth = r.date_of_birth and l.first_name_initial = r.first_name_initial"
+    # the same date of birth, names alike: a surname mistyped (it keeps its initial) with the
+    # first name the same up to nicknames, or a first name mistyped with the surname the same
+    "l.date_of_birth = r.date_of_birth and l.first_name_canonical = r.first_name_canonical"
     " and l.last_name_initial = r.last_name_initial",
-    # the same date of birth and surname, or first name (a surname changed by marriage)
-    "l.date_of_birth = r.date_of_birth and l.last_name = r.last_name",
-    "l.date_of_birth = r.date_of_birth and l.first_name = r.first_name",
-    # first and last names swapped
-    "l.first_name = r.last_name and l.last_name = r.first_name",
+    "l.date_of_birth = r.date_of_birth and l.last_name = r.last_name"
+    " and l.first_name_initial = r.first_name_initial",
+    # first and last names swapped, born the same year
+    "l.first_name = r.last_name and l.last_name = r.first_name"
+    " and l.year_of_birth = r.year_of_birth",
     # day and month of birth swapped
-    "l.date_of_birth = r.date_of_birth_swapped and l.first_name_initial = r.first_name_initial"
+    "l.date_of_birth = r.date_of_birth_swapped"
+    " and l.first_name_canonical = r.first_name_canonical"
     " and l.last_name_initial = r.last_name_initial",
-    # a day of birth off: same names (nicknames resolved), same year and month
+    # a day of birth off: same names (nicknames resolved), same year and month, same area
     "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
-    " and l.year_of_birth = r.year_of_birth and l.birth_month = r.birth_month",
-    # a year of birth off: same names, same day and month
+    " and l.year_of_birth = r.year_of_birth and l.birth_month = r.birth_month"
+    " and l.postcode_area = r.postcode_area",
+    # a year of birth off: same names, same day and month, same area
     "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
-    " and l.birth_month = r.birth_month and l.birth_day = r.birth_day",
-    # a name changed or mistyped beyond its initial: the address and other evidence
+    " and l.birth_month = r.birth_month and l.birth_day = r.birth_day"
+    " and l.postcode_area = r.postcode_area",
+    # a name changed or mistyped beyond its initial, or a date of birth missing or wrong:
+    # the address and other evidence
     "l.postcode = r.postcode and l.year_of_birth = r.year_of_birth",
     "l.first_name_canonical = r.first_name_canonical and l.postcode = r.postcode",
     "l.last_name = r.last_name and l.postcode = r.postcode",
