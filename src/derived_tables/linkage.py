@@ -102,7 +102,8 @@ PRIOR_RULES_RECALL = 0.75
 #: true pair the others missed). A record whose date of birth, surname and postcode all differ
 #: from its person's other records, with no PNC, is not compared; nor is a pair with a day or
 #: year of birth off in different postcode areas, unless a third record joins them
-#: (clustering is transitive).
+#: (clustering is transitive). On FEBRL (no postcode area) those two rules block on names
+#: and part of the date of birth alone, as before: its few thousand records make few pairs.
 BLOCKING_RULES: tuple[str, ...] = (
     "l.pnc_id = r.pnc_id",
     # the same date of birth, names alike: a surname mistyped (it keeps its initial) with the
@@ -119,13 +120,14 @@ BLOCKING_RULES: tuple[str, ...] = (
     " and l.first_name_canonical = r.first_name_canonical"
     " and l.last_name_initial = r.last_name_initial",
     # a day of birth off: same names (nicknames resolved), same year and month, same area
+    # (or both without one: FEBRL's Australian postcodes have no area)
     "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
     " and l.year_of_birth = r.year_of_birth and l.birth_month = r.birth_month"
-    " and l.postcode_area = r.postcode_area",
+    " and coalesce(l.postcode_area, '') = coalesce(r.postcode_area, '')",
     # a year of birth off: same names, same day and month, same area
     "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
     " and l.birth_month = r.birth_month and l.birth_day = r.birth_day"
-    " and l.postcode_area = r.postcode_area",
+    " and coalesce(l.postcode_area, '') = coalesce(r.postcode_area, '')",
     # a name changed or mistyped beyond its initial, or a date of birth missing or wrong:
     # the address and other evidence
     "l.postcode = r.postcode and l.year_of_birth = r.year_of_birth",
