@@ -104,6 +104,9 @@ PRIOR_RULES_RECALL = 0.75
 #: year of birth off in different postcode areas, unless a third record joins them
 #: (clustering is transitive). On FEBRL (no postcode area) those two rules block on names
 #: and part of the date of birth alone, as before: its few thousand records make few pairs.
+#: The same postcode area, or both records without one (FEBRL's Australian postcodes have no
+#: area; a record without an address is no sign of a move).
+_SAME_AREA = " and coalesce(l.postcode_area, '') = coalesce(r.postcode_area, '')"
 BLOCKING_RULES: tuple[str, ...] = (
     "l.pnc_id = r.pnc_id",
     # the same date of birth, names alike: a surname mistyped (it keeps its initial) with the
@@ -122,17 +125,22 @@ BLOCKING_RULES: tuple[str, ...] = (
     # a day of birth off: same names (nicknames resolved), same year and month, same area
     # (or both without one: FEBRL's Australian postcodes have no area)
     "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
-    " and l.year_of_birth = r.year_of_birth and l.birth_month = r.birth_month"
-    " and coalesce(l.postcode_area, '') = coalesce(r.postcode_area, '')",
+    " and l.year_of_birth = r.year_of_birth and l.birth_month = r.birth_month" + _SAME_AREA,
     # a year of birth off: same names, same day and month, same area
     "l.first_name_canonical = r.first_name_canonical and l.last_name = r.last_name"
-    " and l.birth_month = r.birth_month and l.birth_day = r.birth_day"
-    " and coalesce(l.postcode_area, '') = coalesce(r.postcode_area, '')",
+    " and l.birth_month = r.birth_month and l.birth_day = r.birth_day" + _SAME_AREA,
     # a name changed or mistyped beyond its initial, or a date of birth missing or wrong:
     # the address and other evidence
     "l.postcode = r.postcode and l.year_of_birth = r.year_of_birth",
     "l.first_name_canonical = r.first_name_canonical and l.postcode = r.postcode",
     "l.last_name = r.last_name and l.postcode = r.postcode",
+    # within one postcode area (or among records without one): the broader rules, each of
+    # which alone would admit millions of strangers' pairs at scale 100 across all areas
+    "l.date_of_birth = r.date_of_birth and l.first_name_initial = r.first_name_initial"
+    " and l.last_name_initial = r.last_name_initial" + _SAME_AREA,
+    "l.date_of_birth = r.date_of_birth and l.last_name = r.last_name" + _SAME_AREA,
+    "l.date_of_birth = r.date_of_birth and l.first_name = r.first_name" + _SAME_AREA,
+    "l.first_name = r.last_name and l.last_name = r.first_name" + _SAME_AREA,
 )
 
 
