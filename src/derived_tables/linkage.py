@@ -45,8 +45,9 @@ SYSTEMS: tuple[str, ...] = ("common_platform", "nomis", "delius")
 #: this. Records are then clustered by connected components over those links. 0.9 favours
 #: precision (a wrong merge mixes two people's journeys in dim_person; a missed link only
 #: splits one). With the parameters learnt on each build, generated data (seed 42), pairwise
-#: precision / recall after clustering: scale 1 0.9993 / 0.9977, scale 10 0.9987 / 0.9905
-#: (``--noise hard``: scale 1 0.9983 / 0.9824, scale 10 0.9954 / 0.9549).
+#: precision / recall after clustering: scale 1 0.9992 / 0.9971, scale 10 0.9987 / 0.9901
+#: (``--noise hard``: scale 1 0.9980 / 0.9801, scale 10 0.9960 / 0.9533; with the blocking
+#: rules of before 2026-12-05, :data:`BLOCKING_RULES`, recall was 0.02 to 0.2 points higher).
 #:
 #: Why recall fell with scale (scale 10 was 0.9952 / 0.9869 before the first address was
 #: compared): the prior (one true pair in so many random pairs) falls as 1/records (8.6e-6 at
@@ -78,32 +79,31 @@ PRIOR_RULES: tuple[str, ...] = (
 PRIOR_RULES_RECALL = 0.75
 
 #: Candidate pairs: a pair is scored when it agrees on at least one of these. Every rule
-#: joins on keys with many values (a date of birth with a full name and an initial, full names
-#: with part of a date of birth and the postcode area, a full postcode with a name or a year of
-#: birth), so that a block holds few records. The pairs of two strangers still grow with the
-#: square of the records (a block of n records has n(n-1)/2 pairs, and n grows with the data),
-#: so each rule must keep them rare: that decides whether a scale runs at all. The rule set
-#: before 2026-12-05 (a date of birth with both initials, or with the surname alone, or with
-#: the first name alone; full names with a year and month of birth, or a month and day, in any
-#: area; swapped names at any age) admitted 0.38 strangers' pairs per record at scale 1 and
-#: 3.8 at scale 10: about 680 million pairs at scale 100, whose blocked pairs alone filled
-#: 45 GB of disk. Measured on generated data (seed 42, with its truth; exact counts):
+#: joins on keys with many values (a date of birth with a name and an initial, full names with
+#: part of a date of birth, a full postcode with a name or a year of birth), or keeps a broader
+#: rule within one postcode area, so that a block holds few records. The pairs of two
+#: strangers still grow with the square of the records (a block of n records has n(n-1)/2
+#: pairs, and n grows with the data), so each rule must keep them rare: that decides whether a
+#: scale runs at all. The rules before 2026-12-05 (the four broad ones below in any area, full
+#: names with part of a date of birth in any area) admitted 0.38 strangers' pairs per record at
+#: scale 1 and 3.8 at scale 10: about 700 million pairs at scale 100, whose blocked pairs alone
+#: filled 45 GB of disk. Measured on generated data (seed 42, with its truth; exact counts):
 #:
-#:   data                     records     pairs per record    strangers' pairs   true pairs admitted
-#:   scale 1                  181,427     0.666 (was 1.022)   0.022 (was 0.377)  99.78% (was 99.94%)
-#:   scale 10                 1,817,813   0.861               0.212              99.78%
+#:   data                  records     pairs per record   strangers' pairs   true pairs admitted
+#:   scale 1               181,427     0.669 (was 1.022)  0.025 (was 0.377)  99.79% (was 99.94%)
+#:   scale 10              1,817,813   0.887 (was 4.466)  0.238 (was 3.816)  99.79% (was 99.95%)
+#:   scale 1, hard noise   181,427     0.684 (was 1.668)  0.055 (was 1.033)  97.44% (was 98.29%)
 #:
-#: so about 2.8 pairs per record at scale 100 (50 million); the hard noise profile and the
-#: linkage quality after clustering: docs/linkage.md. About 0.65 pairs per record are true
-#: pairs. Names swapped, a date of birth with day and month swapped, a day or a year of birth
-#: off, and a date of birth missing or wrong (postcode with a name or the year of birth) have
-#: rules of their own; a surname changed by marriage is found through the postcode or the PNC
-#: (a rule of date of birth and first name admitted 15,000 strangers' pairs at scale 1 and no
-#: true pair the others missed). A record whose date of birth, surname and postcode all differ
-#: from its person's other records, with no PNC, is not compared; nor is a pair with a day or
-#: year of birth off in different postcode areas, unless a third record joins them
-#: (clustering is transitive). On FEBRL (no postcode area) those two rules block on names
-#: and part of the date of birth alone, as before: its few thousand records make few pairs.
+#: so about 3 pairs per record at scale 100 (about 55 million) instead of 39. About 0.65 pairs
+#: per record are true pairs. Clustering is transitive, so a true pair not compared is still
+#: found when a third record links both: after clustering, recall fell by 0.06 points at scale
+#: 1, 0.04 at scale 10 and 0.2 with the hard noise (docs/linkage.md). Names swapped, a date of
+#: birth with day and month swapped, a day or a year of birth off, and a date of birth missing
+#: or wrong (postcode with a name or the year of birth) have rules of their own; a surname
+#: changed by marriage is found through the postcode, the area or the PNC. A record whose date
+#: of birth, surname and postcode all differ from its person's other records, with no PNC, is
+#: not compared. FEBRL's records have no postcode area, so there the area-bound rules block
+#: as the broad rules did (its figures are unchanged; its few thousand records make few pairs).
 #: The same postcode area, or both records without one (FEBRL's Australian postcodes have no
 #: area; a record without an address is no sign of a move).
 _SAME_AREA = " and coalesce(l.postcode_area, '') = coalesce(r.postcode_area, '')"
