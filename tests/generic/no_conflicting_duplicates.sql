@@ -15,6 +15,14 @@
     compared, with all their rows in every partition: a conflict lies
     within one key, and one among the checked partitions only was found by
     the build that checked them.
+
+    Two passes, each growing with the rows (a distinct over every column of
+    a large source spilled: at scale 100 the test cost 20 to 50 times its
+    scale-10 time): the first groups the rows by a 64-bit hash of the key
+    (row_hash) and keeps the hashes of more than one row; the second
+    compares exactly only the rows with those hashes (a key of one row
+    cannot conflict). Where the engine has no hash (row_hash is none), one
+    distinct over every column.
 #}
 {% test no_conflicting_duplicates(
     model, key_columns, partition_columns=['extraction_date']
@@ -26,7 +34,20 @@
     model, columns,
     'extraction_date' if 'extraction_date' in partition_columns else none) %}
 
+{%- set hashed = row_hash(columns) %}
+
 with
+{%- if hashed %}
+
+repeated_keys as (
+
+    select {{ hashed }} as key_hash
+    from {{ checked }}
+    group by {{ hashed }}
+    having count(*) > 1
+
+),
+{%- endif %}
 
 distinct_rows as (
 
@@ -35,6 +56,9 @@ distinct_rows as (
         {{ column }}{{ ',' if not loop.last }}
         {% endfor %}
     from {{ checked }}
+    {%- if hashed %}
+    where {{ hashed }} in (select key_hash from repeated_keys)
+    {%- endif %}
 
 ),
 
