@@ -121,21 +121,35 @@ probation_units_ranked as (
 
 ),
 
+-- each record live at a change point, once: a plain distinct, then plain
+-- counts (DuckDB cannot spill a count(distinct ...) per group: at scale 100
+-- it ran out of memory here)
+live_records as (
+
+    select distinct
+        person_id,
+        changed_at,
+        system,
+        record_id
+    from live_versions
+
+),
+
 record_counts as (
 
     select
         person_id,
         changed_at,
         count(
-            distinct case when system = 'common_platform' then record_id end
+            case when system = 'common_platform' then record_id end
         ) as court_record_count,
         count(
-            distinct case when system = 'nomis' then record_id end
+            case when system = 'nomis' then record_id end
         ) as prison_record_count,
         count(
-            distinct case when system = 'delius' then record_id end
+            case when system = 'delius' then record_id end
         ) as probation_record_count
-    from live_versions
+    from live_records
     group by person_id, changed_at
 
 ),
