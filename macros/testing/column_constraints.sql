@@ -37,6 +37,33 @@
 {%- endmacro %}
 
 {#-
+    The `check` constraints declared on the columns of `node`, in YAML order:
+    a list of mappings with `column` and `expression` (the SQL of the rule).
+    A `check` constraint without an expression is a compilation error naming
+    the node and the column.
+-#}
+{% macro constrained_checks(node) -%}
+    {%- set found = [] -%}
+    {%- if node is not none -%}
+        {%- for column in node.columns.values() -%}
+            {%- for constraint in column.get('constraints') or []
+                if constraint.get('type') == 'check' -%}
+                {%- if not constraint.get('expression') -%}
+                    {%- do exceptions.raise_compiler_error(
+                        node.name ~ '.' ~ column.name ~ ': a check constraint'
+                        ~ ' needs an expression (the SQL of the rule)') -%}
+                {%- endif -%}
+                {%- do found.append({
+                    'column': column.name,
+                    'expression': constraint.get('expression') | trim,
+                }) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#-
     The columns among `columns` whose `not_null` constraint the stored table
     of `node` itself enforces on every write, so a data test need not read
     them. Dispatched: only on an engine that enforces the constraints of a
@@ -81,6 +108,99 @@
     (docs/spark.md). Other engines: not assumed.
 -#}
 {% macro default__columns_enforcing_not_null(node, columns) -%}
+    {{ return([]) }}
+{%- endmacro %}
+
+{#-
+    The checks among `checks` (constrained_checks) that the stored table of
+    `node` itself enforces on every write, so a data test need not evaluate
+    them. Dispatched: only on an engine that enforces the constraints of a
+    model with an enforced contract, and only the expressions the stored
+    table carries (a table built before a check was added or changed does
+    not: it is still read, until a full refresh).
+-#}
+{% macro checks_enforced_by_table(node, checks) -%}
+    {{ return(adapter.dispatch(
+        'checks_enforced_by_table', 'derived_tables')(node, checks)) }}
+{%- endmacro %}
+
+{#-
+    DuckDB: `create table (... check (expression))`; every insert and update
+    checks it, and no check can be added to an existing table, so every row
+    of a table carrying it passes. Declared and stored expressions are
+    compared as DuckDB prints them once parsed (json_serialize_sql, then
+    json_deserialize_sql), so spacing, case and parentheses do not matter.
+-#}
+{% macro duckdb__checks_enforced_by_table(node, checks) -%}
+    {%- if not execute or node is none or not checks
+        or node.resource_type != 'model'
+        or not (node.config.get('contract') or {}).get('enforced') -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        with declared (position, expression) as (
+            values
+            {%- for check in checks %}
+            ({{ loop.index0 }},
+                '{{ dbt.escape_single_quotes(check.expression) }}')
+            {{- ',' if not loop.last }}
+            {%- endfor %}
+        ),
+
+        stored as (
+            select expression
+            from duckdb_constraints()
+            where
+                constraint_type = 'CHECK'
+                and lower(schema_name) = '{{ node.schema | lower }}'
+                and lower(table_name) = '{{ node.alias | lower }}'
+                {%- if node.database %}
+                and lower(database_name) = '{{ node.database | lower }}'
+                {%- endif %}
+        )
+
+        select declared.position
+        from declared
+        where exists (
+            select 1
+            from stored
+            where
+                {{ duckdb_parsed_sql('stored.expression') }}
+                = {{ duckdb_parsed_sql('declared.expression') }}
+        )
+    {%- endset -%}
+    {%- set positions = run_query(query).columns[0].values() | list -%}
+    {%- set found = [] -%}
+    {%- for check in checks -%}
+        {%- if loop.index0 in positions -%}
+            {%- do found.append(check) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#-
+    DuckDB SQL giving the SQL expression held in the string column
+    `expression` as DuckDB prints it once parsed, or null when it does not
+    parse (then nothing matches it, and the test evaluates it).
+-#}
+{% macro duckdb_parsed_sql(expression) -%}
+    case
+        when json_extract_string(
+            json_serialize_sql('select ' || {{ expression }}), '$.error'
+        ) = 'false'
+            then json_deserialize_sql(
+                json_serialize_sql('select ' || {{ expression }})
+            )
+    end
+{%- endmacro %}
+
+{#-
+    Spark (plain Parquet tables) and other engines: none. dbt-spark adds a
+    check with an `alter table`, which only Delta supports, and skips it for
+    Parquet (docs/spark.md).
+-#}
+{% macro default__checks_enforced_by_table(node, checks) -%}
     {{ return([]) }}
 {%- endmacro %}
 

@@ -32,6 +32,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_PROJECT = REPO_ROOT / "tests" / "fixtures" / "generic_tests" / "project"
 CASES_FILE = FIXTURE_PROJECT / "seeds" / "_cases.yml.tmpl"
+#: Contracted models (DuckDB enforces their constraints), with their own cases.
+MODELS_FILE = FIXTURE_PROJECT / "models" / "_models.yml.tmpl"
 GENERIC_TESTS_DIR = REPO_ROOT / "tests" / "generic"
 MACROS_DIR = REPO_ROOT / "macros"
 TEMPLATE_SUFFIX = ".tmpl"
@@ -96,9 +98,10 @@ def _instances(tests: list[Any] | None) -> list[tuple[str, dict[str, Any]]]:
 
 def fixture_cases() -> list[Case]:
     """Every test instance of the fixture project with its expected outcome."""
-    properties = yaml.safe_load(CASES_FILE.read_text())
+    nodes = yaml.safe_load(CASES_FILE.read_text())["seeds"]
+    nodes += yaml.safe_load(MODELS_FILE.read_text())["models"]
     cases = []
-    for seed in properties["seeds"]:
+    for seed in nodes:
         tests = _instances(seed.get("data_tests"))
         for column in seed.get("columns", []):
             tests += _instances(column.get("data_tests"))
@@ -352,6 +355,16 @@ STORED_FAILURES: dict[str, tuple[tuple[str, ...], set[tuple[Any, ...]]]] = {
         ("failure",),
         {("gt_nn_bad: not_null constraint fails on first_name (1 rows), gender_code (2 rows)",)},
     ),
+    "column_constraints__checks_as_warning": (
+        ("failure",),
+        {
+            (
+                "gt_checks_bad: not_null constraint fails on person_id (1 rows); "
+                "check constraint fails on age (2 rows): age between 0 and 120; "
+                "check constraint fails on gender_code (1 rows): gender_code in ('M', 'F', 'U')",
+            )
+        },
+    ),
 }
 
 
@@ -371,3 +384,25 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def test_column_constraints_read_nothing_the_table_enforces(fixture_build: BuildResult) -> None:
+    """On a contracted model DuckDB created with its constraints, the test evaluates none of
+    them (every insert checked them); on a seed, which enforces nothing, it counts them all."""
+    enforced = fixture_build.results["column_constraints__enforced_by_the_table"]
+    assert enforced["status"] == "pass", enforced
+    assert "nulls_" not in enforced["compiled_code"], enforced["compiled_code"]
+    assert "fails_" not in enforced["compiled_code"], enforced["compiled_code"]
+    seed = fixture_build.results["column_constraints__checks_good"]
+    for counted in ("nulls_1", "fails_1", "fails_2"):
+        assert counted in seed["compiled_code"], seed["compiled_code"]
+
+
+def test_a_check_the_table_enforces_fails_the_model(fixture_build: BuildResult) -> None:
+    """A row outside an enforced check fails the contracted model itself, with DuckDB's
+    message naming the table and the expression (so a bad mart is never built)."""
+    model = fixture_build.results["gt_checks_enforced_bad"]
+    assert model["status"] == "error", model
+    message = model["message"] or ""
+    assert "CHECK constraint failed" in message, message
+    assert "gt_checks_enforced_bad" in message and "age" in message and "120" in message, message
