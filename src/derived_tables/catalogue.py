@@ -231,12 +231,17 @@ def collect_trust(
     return trust
 
 
-#: The generic test that checks all of a model's `not_null` constraints in one query
-#: (tests/generic/column_constraints.sql); shown as one row per constrained column.
+#: The generic test that checks all of a model's `not_null` and `check` constraints in one
+#: query (tests/generic/column_constraints.sql); shown as one row per constraint.
 CONSTRAINT_TEST = "column_constraints"
-#: How its message names a failing column: `<model>: not_null constraint fails on a (2 rows), ...`.
-CONSTRAINT_FAILURES = re.compile(r"not_null constraint fails on (.*)")
+#: How its message names a failing column:
+#: `<model>: not_null constraint fails on a (2 rows), b (1 rows); check constraint fails on
+#: c (3 rows): <expression>; check constraint fails on ...`.
+CONSTRAINT_FAILURES = re.compile(r"not_null constraint fails on (.*?)(?:; check constraint |$)")
 FAILING_COLUMN = re.compile(r"(\w+) \((\d+) rows\)")
+FAILING_CHECK = re.compile(
+    r"check constraint fails on (\w+) \((\d+) rows\): (.*?)(?=; check constraint fails on |$)"
+)
 
 
 def _tests_by_subject(
@@ -278,28 +283,48 @@ def _tests_by_subject(
 def _constraint_results(
     test: dict[str, Any], owner: dict[str, Any], status: str, failures: Any, message: str
 ) -> list[TestResult]:
-    """One result per `not_null`-constrained column of a `column_constraints` test: a
-    failing test fails the columns its message names (with their null rows) and passes the
-    others; a message naming none (an error of another kind) applies to every column."""
-    columns = [
-        name
-        for name, column in owner.get("columns", {}).items()
-        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
-    ]
-    failing: dict[str, int] = {}
-    found = CONSTRAINT_FAILURES.search(message) if status in ("fail", "error", "warn") else None
-    if found:
-        failing = {c: int(n) for c, n in FAILING_COLUMN.findall(found.group(1)) if c in columns}
-    name = f"{test['name']} (not_null)"
+    """One result per constraint a `column_constraints` test checks: each `not_null`
+    constrained column, then each `check` (an accepted range or code list, named with its
+    expression). A failing test fails the columns and checks its message names (with their
+    failing rows) and passes the others; a message naming none (an error of another kind)
+    applies to every one."""
+    rules: list[tuple[str, str, str]] = []  # (column, rule, normalised check expression)
+    for name, column in owner.get("columns", {}).items():
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or []):
+            rules.append((name, "not_null", ""))
+    for name, column in owner.get("columns", {}).items():
+        for constraint in column.get("constraints") or []:
+            if constraint.get("type") == "check" and constraint.get("expression"):
+                expression = " ".join(str(constraint["expression"]).split())
+                rules.append((name, f"check: {expression}", expression))
+    failing: dict[tuple[str, str], int] = {}
+    if status in ("fail", "error", "warn"):
+        found = CONSTRAINT_FAILURES.search(message)
+        if found:
+            failing |= {(c, ""): int(n) for c, n in FAILING_COLUMN.findall(found.group(1))}
+        # a check is named by its column and expression (whatever dbt appends after it)
+        for column, rows, named in FAILING_CHECK.findall(message):
+            for ruled, _, expression in rules:
+                if expression and ruled == column and named.startswith(expression):
+                    failing[(column, expression)] = int(rows)
+    failing = {key: n for key, n in failing.items() if key in {(c, e) for c, _, e in rules}}
     if not failing:
         count = int(failures) if failures is not None else None
-        return [TestResult(name, column, status, count, message) for column in columns]
-    return [
-        TestResult(name, column, status, failing[column], f"null in {failing[column]} rows")
-        if column in failing
-        else TestResult(name, column, "pass", 0, "")
-        for column in columns
-    ]
+        return [
+            TestResult(f"{test['name']} ({rule})", column, status, count, message)
+            for column, rule, _ in rules
+        ]
+    results = []
+    for column, rule, expression in rules:
+        name = f"{test['name']} ({rule})"
+        rows = failing.get((column, expression))
+        if rows is None:
+            results.append(TestResult(name, column, "pass", 0, ""))
+        elif expression:
+            results.append(TestResult(name, column, status, rows, f"{rows} rows break the rule"))
+        else:
+            results.append(TestResult(name, column, status, rows, f"null in {rows} rows"))
+    return results
 
 
 def _freshness_by_source(

@@ -32,8 +32,8 @@ manifest objects:
   (``int_<system>_extracts_summarised``) or ``reference_now_timestamp()``;
 - ``check_macro_properties_file_beside_it``: a macro in ``macros/F/`` is
   documented in ``macros/F/_F__macros.yml`` (in ``macros/``: ``_macros.yml``);
-- ``check_not_null_constraints_tested``: a model with ``not_null``
-  constraints has the ``column_constraints`` test;
+- ``check_not_null_constraints_tested``: a model with ``not_null`` or
+  ``check`` constraints has the ``column_constraints`` test;
 - ``check_mart_primary_key_declared``: a mart declares exactly one primary
   key (a ``primary_key`` constraint), tested not null and unique.
 
@@ -63,9 +63,12 @@ COMBINATION_TESTS = frozenset({"unique_combination_of_columns"})
 #: (macros/engines/key_constraints.sql) and Spark's Parquet tables enforce nothing.
 NOT_NULL_CONSTRAINTS = frozenset({"not_null"})
 PRIMARY_KEY_CONSTRAINT = "primary_key"
-#: The generic test that checks a model's `not_null` constraints where the engine does not
-#: enforce them (tests/generic/column_constraints.sql).
+#: The generic test that checks a model's `not_null` and `check` constraints where the engine
+#: does not enforce them (tests/generic/column_constraints.sql).
 CONSTRAINT_TESTS = frozenset({"column_constraints"})
+#: The column constraints that are row rules `column_constraints` checks: a value present, and
+#: a `check` expression (the accepted ranges and code lists, docs/data-quality.md).
+ROW_CONSTRAINTS = frozenset({"not_null", "check"})
 
 
 def _test_name(test: Any) -> str:
@@ -325,26 +328,27 @@ def check_fact_foreign_keys_tested(
 
 
 def check_not_null_constraints_tested(model: Any, ctx: Any) -> None:
-    """A model's ``not_null`` constraints are checked on every engine.
+    """A model's ``not_null`` and ``check`` constraints are checked on every engine.
 
-    A model with a column that declares a ``not_null`` constraint carries the
+    A model with a column that declares a ``not_null`` or a ``check``
+    constraint (an accepted range or code list) carries the
     ``column_constraints`` test: dbt applies constraints only to a model with
     an enforced contract, and only some engines enforce them (DuckDB does,
     Spark's Parquet tables do not); the test checks every constraint the
     stored table does not enforce.
     """
-    columns = sorted(
-        str(name)
+    declared = {
+        str(name): sorted(_constraint_types(column) & ROW_CONSTRAINTS)
         for name, column in (model.columns or {}).items()
-        if "not_null" in _constraint_types(column)
-    )
+    }
+    columns = sorted(f"{name} ({', '.join(kinds)})" for name, kinds in declared.items() if kinds)
     if not columns:
         return
     names = {_test_name(test) for test in ctx.tests_by_attached_node.get(model.unique_id, [])}
     if not names & CONSTRAINT_TESTS:
         fail(
-            f"`{model.name}` declares `not_null` constraints ({', '.join(columns)}) but has "
-            "no `column_constraints` test to check them where the engine does not."
+            f"`{model.name}` declares `not_null` or `check` constraints ({', '.join(columns)}) "
+            "but has no `column_constraints` test to check them where the engine does not."
         )
 
 
@@ -555,11 +559,32 @@ def _tested(test: Any, kwargs: dict[str, Any]) -> str:
     return f" on `{attached}`" if attached else ""
 
 
-def check_test_does_not_read_the_clock(test: Any) -> None:
+def _check_expressions(node: Any) -> Iterable[tuple[str, str]]:
+    """Every ``check`` constraint expression declared on the columns of ``node``, with its
+    column's name."""
+    for name, column in (getattr(node, "columns", None) or {}).items():
+        for constraint in getattr(column, "constraints", None) or []:
+            kind = getattr(constraint, "type", None)
+            if str(getattr(kind, "value", kind)) == "check":
+                yield str(name), str(getattr(constraint, "expression", None) or "")
+
+
+def _attached_node(test: Any, ctx: Any) -> Any:
+    """The model or seed ``test`` is attached to, from the context's lists, or None."""
+    attached = getattr(test, "attached_node", None)
+    for node in [*(getattr(ctx, "models", None) or []), *(getattr(ctx, "seeds", None) or [])]:
+        if attached and getattr(node, "unique_id", None) == attached:
+            return node
+    return None
+
+
+def check_test_does_not_read_the_clock(test: Any, ctx: Any) -> None:
     """Data tests measure against the data's as-of date, not the machine's clock.
 
     A generic test's arguments (``test_metadata.kwargs``, other than
-    ``model`` and ``column_name``) and a singular test's SQL must not read the
+    ``model`` and ``column_name``), the ``check`` constraint expressions a
+    ``column_constraints`` test evaluates (those of the columns of its model
+    or seed), and a singular test's SQL must not read the
     clock (``current_date``, ``current_timestamp``, ``now()``, ``getdate()``,
     ``sysdate``, ``today()``, ``dbt.current_timestamp()``, ``run_started_at``
     ...; case-insensitive, whole words, comments ignored): the result would
@@ -579,6 +604,12 @@ def check_test_does_not_read_the_clock(test: Any) -> None:
             for path, text in _argument_strings(value, name)
             for _, expression in clock_expressions(text)
         ]
+        if str(getattr(metadata, "name", "")) in CONSTRAINT_TESTS:
+            uses += [
+                f"the check constraint of `{column}` uses `{expression}`"
+                for column, text in _check_expressions(_attached_node(test, ctx))
+                for _, expression in clock_expressions(text)
+            ]
         if uses:
             fail(
                 f"Test `{test.name}` (`{metadata.name}`{_tested(test, kwargs)}) reads the "

@@ -52,11 +52,22 @@ def not_null_columns(node: dict[str, Any]) -> list[str]:
     ]
 
 
+def check_constraints(node: dict[str, Any]) -> list[tuple[str, str]]:
+    """The `check` constraints of a model: (column, expression)."""
+    return [
+        (name, " ".join(c["expression"].split()))
+        for name, column in node["columns"].items()
+        for c in column.get("constraints") or []
+        if c.get("type") == "check"
+    ]
+
+
 def shown_rows(test: dict[str, Any], tested: dict[str, Any]) -> int:
-    """How many rows of a trust panel one test gives: one per constrained column for
-    `column_constraints` (all of a model's `not_null` constraints in one query), else one."""
+    """How many rows of a trust panel one test gives: one per constraint for
+    `column_constraints` (all of a model's `not_null` constraints and checks in one query),
+    else one."""
     if (test.get("test_metadata") or {}).get("name") == "column_constraints":
-        return len(not_null_columns(tested))
+        return len(not_null_columns(tested)) + len(check_constraints(tested))
     return 1
 
 
@@ -229,9 +240,10 @@ def test_trust_signals_match_the_warehouse_and_the_build(
 def test_trust_shows_each_constrained_column_and_which_failed(
     tiny_project: TinyProject, tiny_docs: TinyDocs
 ) -> None:
-    """One `column_constraints` test checks every `not_null` constraint of a model in one
-    query; the trust panel still lists each constrained column, and a failure marks the
-    columns its message names, with their null rows, and only those."""
+    """One `column_constraints` test checks every `not_null` and `check` constraint of a
+    model in one query; the trust panel still lists each constrained column and each check
+    (with its expression), and a failure marks the columns and checks its message names,
+    with their failing rows, and only those."""
     results = json.loads(
         (tiny_project.root / "build_artifacts" / "run_results.json").read_text(encoding="utf-8")
     )
@@ -246,28 +258,45 @@ def test_trust_shows_each_constrained_column_and_which_failed(
         and test.get("attached_node") == uid
         and test["test_metadata"]["name"] == "column_constraints"
     )
+    checks = check_constraints(node)
+    assert len(checks) >= 2, checks
     trust = collect_trust(tiny_docs.manifest, results, None, None)
-    shown = {t.column: t.status for t in trust[uid].tests if t.name.startswith("column_con")}
+    shown = {t.column: t.status for t in trust[uid].tests if t.name.endswith(" (not_null)")}
     assert shown == dict.fromkeys(columns, "pass")
+    shown_checks = {
+        t.name.split(" (check: ", 1)[1][:-1]: t.status
+        for t in trust[uid].tests
+        if " (check: " in t.name
+    }
+    assert shown_checks == {expression: "pass" for _, expression in checks}
     failed = copy.deepcopy(results)
+    (check_column, check_expression) = checks[1]
     for row in failed["results"]:
         if row["unique_id"] == test:
             row.update(
                 status="error",
                 failures=None,
                 message=f"Runtime Error Invalid Input Error: fct_court_hearings: not_null "
-                f"constraint fails on {columns[0]} (2 rows), {columns[2]} (1 rows)",
+                f"constraint fails on {columns[0]} (2 rows), {columns[2]} (1 rows); "
+                f"check constraint fails on {check_column} (4 rows): {check_expression}",
             )
     trust = collect_trust(tiny_docs.manifest, failed, None, None)
     shown_failed = {
-        t.column: (t.status, t.failures)
-        for t in trust[uid].tests
-        if t.name.startswith("column_con")
+        t.column: (t.status, t.failures) for t in trust[uid].tests if t.name.endswith(" (not_null)")
     }
     assert shown_failed == {
         **dict.fromkeys(columns, ("pass", 0)),
         columns[0]: ("error", 2),
         columns[2]: ("error", 1),
+    }
+    checks_failed = {
+        t.name.split(" (check: ", 1)[1][:-1]: (t.status, t.failures)
+        for t in trust[uid].tests
+        if " (check: " in t.name
+    }
+    assert checks_failed == {
+        **{expression: ("pass", 0) for _, expression in checks},
+        check_expression: ("error", 4),
     }
     assert trust[uid].verdict == "fail"
 

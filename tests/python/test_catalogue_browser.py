@@ -733,14 +733,20 @@ def expected_trust(
     manifest: dict[str, Any], results: dict[str, Any], project: TinyProject, fact: str
 ) -> tuple[str, list[tuple[str, str]]]:
     """The fact's row count (from the warehouse) and its tests' (status, name) in the build:
-    a `column_constraints` test (all of the model's `not_null` constraints in one query) is
-    shown once per constrained column."""
+    a `column_constraints` test (all of the model's `not_null` constraints and checks in one
+    query) is shown once per constrained column and once per check, named with its rule."""
     unique_id = f"model.{PACKAGE}.{fact}"
     statuses = {r["unique_id"]: r["status"] for r in results["results"]}
+    columns = manifest["nodes"][unique_id]["columns"].values()
     constrained = [
-        name
-        for name, column in manifest["nodes"][unique_id]["columns"].items()
+        "not_null"
+        for column in columns
         if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    ] + [
+        "check: " + " ".join(c["expression"].split())
+        for column in columns
+        for c in column.get("constraints") or []
+        if c.get("type") == "check"
     ]
     tests = sorted(
         (statuses.get(uid, "not run"), name)
@@ -752,7 +758,7 @@ def expected_trust(
             else unique_id in node["depends_on"]["nodes"]
         )
         for name in (
-            [f"{node['name']} (not_null)"] * len(constrained)
+            [f"{node['name']} ({rule})" for rule in constrained]
             if (node.get("test_metadata") or {}).get("name") == "column_constraints"
             else [node["name"]]
         )

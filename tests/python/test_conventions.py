@@ -96,7 +96,7 @@ GOOD_BOOKINGS = """
       - {name: is_current, description: The current version.}
 """
 
-# A not_null constraint without the column_constraints test that checks it.
+# A not_null and a check constraint without the column_constraints test that checks them.
 NOT_NULL_CONSTRAINT_UNCHECKED = """
   - name: stg_nomis__movement_types
     description: Movement types, one row per id.
@@ -105,6 +105,10 @@ NOT_NULL_CONSTRAINT_UNCHECKED = """
         description: The key.
         constraints: [{type: not_null}]
         data_tests: [unique]
+      - name: movement_type_code
+        description: The type's code.
+        constraints:
+          - {type: check, expression: "movement_type_code in ('ADM', 'TRN', 'REL')"}
 """
 
 # A mart under contract: typed, described; its primary key declared (on the column, or at
@@ -161,7 +165,10 @@ GOOD_MARTS = """
         data_type: varchar
         constraints: [{type: not_null}, {type: primary_key}]
         data_tests: [unique]
-      - {name: establishment_code, description: Natural key., data_type: varchar}
+      - name: establishment_code
+        description: Natural key.
+        data_type: varchar
+        constraints: [{type: check, expression: "length(establishment_code) = 3"}]
       - {name: valid_from, description: Start of the version., data_type: timestamp}
       - {name: valid_to, description: End of the version., data_type: timestamp}
       - {name: is_current, description: The current version., data_type: boolean}
@@ -358,6 +365,7 @@ PROJECT = {
   - name: int_establishments_versioned
     description: Establishment versions.
     data_tests:
+      - column_constraints
       - mutually_exclusive_ranges:
           arguments:
             lower_bound_column: valid_from
@@ -371,6 +379,9 @@ PROJECT = {
       - name: establishment_version_key
         description: The key.
         data_tests: [unique, not_null]
+      - name: opened_on
+        description: Opening date of the establishment, bounded by the machine's clock.
+        constraints: [{type: check, expression: "opened_on <= current_date"}]
 """
         ),
     ),
@@ -533,6 +544,7 @@ EXPECTED = {
         "fct_prison_discharges_discharged_on_not_in_future",
     ),
     ("check_test_does_not_read_the_clock", "assert_prison_movements_not_in_future"),
+    ("check_test_does_not_read_the_clock", "column_constraints_int_establishments_versioned_"),
     ("check_macro_properties_file_beside_it", "stray_macro"),
     ("check_macro_property_file_location", "stray_macro"),
     ("check_macro_properties_file_beside_it", "undocumented_macro"),
@@ -548,7 +560,10 @@ EXPECTED_DETAIL = {
     ],
     ("check_macro_properties_file_beside_it", "undocumented_macro"): ["macros/_macros.yml"],
     ("check_model_columns_have_types", "fct_prison_discharges"): ["discharged_on"],
-    ("check_not_null_constraints_tested", "stg_nomis__movement_types"): ["(id)"],
+    ("check_not_null_constraints_tested", "stg_nomis__movement_types"): [
+        "id (not_null)",
+        "movement_type_code (check)",
+    ],
     # None declared; no unique test; a unique test over other columns and a nullable key
     # column; a unique test with a `where`, and a not_null constraint nothing checks.
     ("check_mart_primary_key_declared", "fct_prison_discharges"): ["exactly one", "found 0"],
@@ -573,6 +588,11 @@ EXPECTED_DETAIL = {
         "check_test_does_not_read_the_clock",
         "fct_prison_discharges_discharged_on_not_in_future",
     ): ["`max_value`", "`current_date`", "as_of_date", "reference_now_timestamp()"],
+    ("check_test_does_not_read_the_clock", "column_constraints_int_establishments_versioned_"): [
+        "the check constraint of `opened_on`",
+        "`current_date`",
+        "as_of_date",
+    ],
     ("check_test_does_not_read_the_clock", "assert_prison_movements_not_in_future"): [
         "line 3",
         "`NOW()`",
@@ -649,7 +669,7 @@ def test_models_that_follow_the_conventions_are_not_reported(
         assert not [line for line in lines if f"`{model}`" in line], "\n".join(lines)
     assert not [line for line in lines if "`prison_dashboard`" in line]
     clock = [line for line in lines if " check_test_does_not_read_the_clock: " in line]
-    assert len(clock) == 2, "\n".join(clock)
+    assert len(clock) == 3, "\n".join(clock)
     for test in GOOD_TESTS:
         assert not [line for line in lines if line.startswith(f"{test}: ")], "\n".join(lines)
     for source in ("nomis.movements", "nomis.bookings", "delius.offenders"):

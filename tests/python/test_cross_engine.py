@@ -472,15 +472,18 @@ def test_spark_incremental_build_tests_only_the_touched_rows(
     }
     restricted = {uid for uid, sql in tests.items() if "where extraction_date > cast('" in sql}
     # the touched-rows kinds of test (touched_rows.sql): column_constraints (the not_null
-    # constraints, all read on Spark), accepted_values, unique on the natural key...; a
-    # warning or a share reads every row
+    # constraints and the checks, the accepted codes, all read on Spark), unique on the
+    # natural key...; a warning or a share reads every row
     kinds = ("column_constraints_", "not_null_", "accepted_values_", "unique_")
     expected = {
         uid for uid in tests if uid.split(".")[2].startswith(kinds) and TOUCHED_MODEL in uid
     }
     names = {uid.split(".")[2] for uid in expected}
     assert f"column_constraints_{TOUCHED_MODEL}_" in names, sorted(tests)
-    assert any(name.startswith("accepted_values_") for name in names), sorted(tests)
+    constraints = next(
+        sql for uid, sql in tests.items() if f"column_constraints_{TOUCHED_MODEL}_" in uid
+    )
+    assert "not (termination_reason_code in (" in constraints, constraints
     assert expected <= restricted, (
         f"tests not restricted to the touched rows on Spark: {sorted(expected - restricted)}"
     )

@@ -1,8 +1,8 @@
 """An incremental build tests the rows it touched; a full test run tests them all.
 
 On a copy of the session's tiny build, two bad `termination_reason_code` values (not one of
-the accepted reasons, an error-severity `accepted_values` test on
-`stg_delius__terminations`):
+the accepted reasons: a `check` constraint of `stg_delius__terminations`, checked by its
+error-severity `column_constraints` test):
 
 - an OLD bad row: a stored staging row changed in place, as if an earlier build had let it
   through; its termination is not delivered again;
@@ -28,8 +28,10 @@ import pytest
 from conftest import DbtRun, TinyProject, generic_tests_vars
 
 MODEL = "stg_delius__terminations"
-TEST_PREFIX = "accepted_values_stg_delius__terminations_termination_reason_code"
-#: Two codes outside the accepted list (accepted_values counts distinct values).
+TEST_PREFIX = "column_constraints_stg_delius__terminations_"
+#: The column whose check (the accepted reasons) the bad rows break.
+COLUMN = "termination_reason_code"
+#: Two codes outside the accepted list.
 OLD_BAD_CODE = "OLD_BAD_REASON"
 NEW_BAD_CODE = "NEW_BAD_REASON"
 
@@ -77,17 +79,20 @@ def _redeliver(table: Path, partition: Path, next_day: dt.date, where: str, repl
 
 
 def _assert_new_row_then_both(
-    built: DbtRun, tested: DbtRun, test_name: str, restriction: str
+    built: DbtRun, tested: DbtRun, test_name: str, column: str, restriction: str
 ) -> None:
-    """The incremental build's test, restricted (`restriction` in its SQL), fails on the new
-    bad row only; a plain `dbt test` afterwards reads every row and fails on both."""
+    """The incremental build's `column_constraints` test, restricted (`restriction` in its
+    SQL), stops on the new bad row only, naming the column's check; a plain `dbt test`
+    afterwards reads every row and names both."""
     restricted = _test_result(built, test_name)
-    assert restricted["status"] == "fail", restricted
-    assert restricted["failures"] == 1, restricted  # the new bad row only
+    assert restricted["status"] == "error", restricted
+    # the new bad row only
+    assert f"check constraint fails on {column} (1 rows)" in restricted["message"], restricted
     assert restriction in str(restricted.get("compiled_code")), restricted
     everything = _test_result(tested, test_name)
-    assert everything["status"] == "fail", everything
-    assert everything["failures"] == 2, everything  # the new bad row and the old one
+    assert everything["status"] == "error", everything
+    # the new bad row and the old one
+    assert f"check constraint fails on {column} (2 rows)" in everything["message"], everything
     assert restriction not in str(everything.get("compiled_code")), everything
 
 
@@ -122,13 +127,16 @@ def test_incremental_run_tests_only_the_touched_keys(
     assert not built.result.ok, built.result.describe()
     assert "rebuilt in full" not in built.result.output, built.result.describe()
     tested = work.dbt("test", *selection, *now)
-    _assert_new_row_then_both(built, tested, TEST_PREFIX, "extraction_date > cast(")
+    _assert_new_row_then_both(built, tested, TEST_PREFIX, COLUMN, "extraction_date > cast(")
 
 
 FACT = "fct_court_hearings"
-#: An error-severity row test of the fact that DuckDB does not enforce at insert (its
-#: `not_null` constraints it does: a null there fails the model, not a test).
-FACT_TEST_PREFIX = "accepted_range_fct_court_hearings_hearing_date"
+#: The fact's `column_constraints` test, here on a table that enforces none of its
+#: constraints: one built before they were declared (DuckDB enforces those of a table
+#: created with them at insert, and then a bad row fails the model, not a test).
+FACT_TEST_PREFIX = "column_constraints_fct_court_hearings_"
+#: The column whose check (not after its extraction) the bad rows break.
+FACT_COLUMN = "hearing_date"
 #: After the extraction time of any row (the test's upper bound), inside the date spine.
 FUTURE_DATE = "2029-06-01"
 
@@ -139,12 +147,15 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
 ) -> None:
     """The same for an incremental fact, whose touched rows are the keys its run wrote.
 
-    An OLD bad row: a stored `fct_court_hearings` row whose `hearing_date` is moved after its
-    extraction in place (an earlier build let it through; nothing reloads it). A NEW bad row:
-    a hearing of another case delivered again the next day with that future `hearing_date`.
-    The fact's incremental `dbt build` records the keys it wrote (`_touched_keys`) and its
-    error-severity `accepted_range` test on `hearing_date` fails on the new row only; a plain
-    `dbt test` finds both.
+    The stored `fct_court_hearings` is first copied into a table without constraints, as a
+    table built before its checks were declared (DuckDB would refuse the bad rows at insert
+    otherwise, failing the model). An OLD bad row: a stored row whose `hearing_date` is moved
+    after its extraction in place (an earlier build let it through; nothing reloads it). A
+    NEW bad row: a hearing of another case delivered again the next day with that future
+    `hearing_date`. The fact's incremental `dbt build` records the keys it wrote
+    (`_touched_keys`) and its error-severity `column_constraints` test evaluates the
+    `hearing_date` check the table does not enforce on the new row only; a plain `dbt test`
+    finds both.
     """
     work = tiny_project.copy_to(tmp_path / "work")
     hearings = work.data_dir / "common_platform" / "hearings"
@@ -156,6 +167,14 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
             f"select min(hearing_id), case_id from courts.{FACT}"
             " group by case_id order by case_id limit 2"
         ).fetchall()
+        enforced = con.execute(
+            "select count(*) from duckdb_constraints()"
+            f" where table_name = '{FACT}' and constraint_type = 'CHECK'"
+        ).fetchone()
+        assert enforced is not None and enforced[0] > 0, "the fact enforces no check"
+        con.execute(f"create table courts.{FACT}_unconstrained as select * from courts.{FACT}")
+        con.execute(f"drop table courts.{FACT}")
+        con.execute(f"alter table courts.{FACT}_unconstrained rename to {FACT}")
         con.execute(
             f"update courts.{FACT} set hearing_date = date '{FUTURE_DATE}' where hearing_id = ?",
             [old_bad],
@@ -177,7 +196,7 @@ def test_incremental_fact_tests_only_the_rows_it_wrote(
     built = work.dbt("build", *selection, *now)
     assert not built.result.ok, built.result.describe()
     tested = work.dbt("test", *selection, *now)
-    _assert_new_row_then_both(built, tested, FACT_TEST_PREFIX, "_touched_keys")
+    _assert_new_row_then_both(built, tested, FACT_TEST_PREFIX, FACT_COLUMN, "_touched_keys")
 
 
 SOURCE = "common_platform.hearings"
