@@ -31,8 +31,7 @@ import logging
 import string
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -589,27 +588,6 @@ def _check_plausible(parameters: dict[str, list[tuple[float, float]]]) -> None:
             raise TrainingError(f"{name}: disagreement learnt as evidence for a match")
 
 
-@contextmanager
-def _m_u_may_underflow() -> Iterator[None]:
-    """Let expectation maximisation drive an m or u towards nought.
-
-    Splink 5 refuses to store an m or u below 1e-300 (``M_U_CLAMP_MIN``: such a value "would
-    underflow"), and raises in the middle of an EM session when an iteration gets there: at
-    scale 100, the m of a level that the pairs blocked on surname and first initial never show
-    among matches fell to 1.3e-310 and the whole training failed. Such a level's m is nought
-    for our purpose, and :func:`_trained_parameters` floors it at :data:`M_FLOOR` anyway; Splink
-    clamps what it takes the logarithm of. So for the training only, the check admits any
-    non-negative value; a training that Splink did not refuse gives exactly what it gave."""
-    from splink.internals import comparison_level
-
-    refused_below = comparison_level.M_U_CLAMP_MIN
-    comparison_level.M_U_CLAMP_MIN = 0.0
-    try:
-        yield
-    finally:
-        comparison_level.M_U_CLAMP_MIN = refused_below
-
-
 def _train(linker: Any) -> LinkageModel:
     """u by random sampling, m by expectation maximisation, on ``linker``'s records (whose
     prior is already estimated); raises :class:`TrainingError` when that gives no usable
@@ -621,12 +599,11 @@ def _train(linker: Any) -> LinkageModel:
     )
     for columns in EM_BLOCKING_RULES:
         try:
-            with _m_u_may_underflow():
-                session = linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*columns),
-                    estimate_without_term_frequencies=True,
-                    max_pairs=EM_MAX_PAIRS,
-                )
+            session = linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns),
+                estimate_without_term_frequencies=True,
+                max_pairs=EM_MAX_PAIRS,
+            )
         except Exception as exc:  # Splink raises plain exceptions (no pairs, all null, ...)
             raise TrainingError(f"EM blocked on {', '.join(columns)} failed: {exc}") from exc
         iterations = len(session._core_model_settings_history) - 1
