@@ -232,6 +232,7 @@ def patch_plan(
     written fresh. `private_headers`: the private build file's header digest when the build
     started (None: it had a write-ahead log or did not exist); `statuses`: the build's
     dbt node statuses (run_results.json), of the invocation `invocation_id`."""
+    max_free_share()  # a wrong setting fails the build before anything is written
     if not published.exists():
         return None, "there is no published file yet"
     if wal(published).exists():
@@ -348,7 +349,8 @@ def write_public(
         if fold_build:
             con.execute("pragma disable_checkpoint_on_shutdown")
         mode = "" if fold_build else " (read_only)"
-        con.execute(f"attach {literal(str(build_file))} as build{mode}")
+        with report.step("open the build"):  # replays its write-ahead log
+            con.execute(f"attach {literal(str(build_file))} as build{mode}")
         tables = _build_relations(con, "table", wanted)
         views = _build_relations(con, "view", wanted)
         if plan is not None:
