@@ -32,12 +32,12 @@ the digest of the private build file's headers (which every checkpoint changes).
 build patches only when the private build file's headers are those (nothing wrote the
 private file since), the record in it names that export, and the published file's SHA-256
 (computed while copying it) is the recorded one. Anything else, and anything uncertain,
-writes the file fresh, saying why in one line: a full refresh, the first build, the build
-after ``derived rollback``, a ``--select``/``--exclude`` build, a published node that did not
-run, a change in the set of published relations, a missing or stale record, and a patched
-file with more than :data:`FRESH_EXPORT_FREE_SHARE` of its blocks free (the rows a patch
-deletes stay in freed blocks, so what lingers there is only data published before; a fresh
-file bounds how much and how long).
+writes the file fresh, saying why in one line: a full refresh, ``--fresh-export``, the first
+build, the build after ``derived rollback``, a ``--select``/``--exclude`` build, a published
+node that did not run, a change in the set of published relations, a missing or stale
+record, and a patched file with more than :data:`FRESH_EXPORT_FREE_SHARE` of its blocks free
+(``DERIVED_EXPORT_MAX_FREE``; the rows a patch deletes stay in freed blocks, so what lingers
+there is only data published before; a fresh file bounds how much and how long).
 """
 
 from __future__ import annotations

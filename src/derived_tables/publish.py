@@ -1022,6 +1022,12 @@ def _with_project_options(function: Any) -> Any:
     is_flag=True,
     help="Start from an empty warehouse and rebuild incremental models and seeds.",
 )
+@click.option(
+    "--fresh-export",
+    is_flag=True,
+    help="Write the published file anew instead of patching a copy of it: no row an earlier "
+    "build published lingers in its free blocks (a full refresh always does).",
+)
 @click.option("--vars", default=None, help="dbt --vars (YAML string).")
 @click.option("--target", "-t", default=None, help="dbt target (default: the profile's).")
 @click.option("--threads", type=int, default=None, help="dbt threads (default: the profile's).")
@@ -1052,6 +1058,7 @@ def build(
     select: tuple[str, ...],
     exclude: tuple[str, ...],
     full_refresh: bool,
+    fresh_export: bool,
     vars: str | None,
     target: str | None,
     threads: int | None,
@@ -1112,6 +1119,8 @@ def build(
         fresh = full_refresh or forced or not paths.private.exists()
         linked = in_place and not fresh
         export_reason = fresh_export_reason(paths, full_refresh, forced, select, exclude)
+        if fresh_export and not export_reason:
+            export_reason = "of --fresh-export"
         # The private build file as the last export left it, or None (see public_export.py)
         private_headers = (
             headers_digest(paths.private) if not fresh and not wal(paths.private).exists() else None

@@ -1048,6 +1048,7 @@ def test_the_next_build_patches_a_copy_of_the_published_file(built: Path, tmp_pa
     "how, reason",
     [
         ("--full-refresh", "because of --full-refresh"),
+        ("--fresh-export", "because of --fresh-export"),
         ("--select", "because a --select or --exclude build records only part of what changed"),
         ("rollback", "because this build is a full refresh (see above)"),
         ("private changed", "because the private build file changed since the last export"),
@@ -1063,7 +1064,7 @@ def test_an_unproven_build_writes_the_public_file_fresh(
     why; the build after it patches again."""
     args = ["--vars", "{run_id: 3}"]
     if how.startswith("--"):
-        args += [how] if how == "--full-refresh" else [how, "runs"]
+        args += [how, "runs"] if how == "--select" else [how]
     elif how == "rollback":
         assert _run(rollback, built).exit_code == 0
     elif how == "private changed":
