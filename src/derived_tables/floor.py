@@ -26,10 +26,19 @@ The DuckDB settings are the profile's: ``DUCKDB_THREADS`` (default 2), ``DUCKDB_
 file is named after the build's catalog (``<database>.duckdb``) so that the compiled SQL's
 three-part names resolve, in a folder of its own that is deleted afterwards unless ``--keep``.
 
+Memory: while a Python model runs, nothing else runs in the floor (in the build, dbt runs other
+models beside the linkage), so the two shares of ``DERIVED_MEMORY_BUDGET_MB`` are swapped for its
+duration: the linkage's own DuckDB gets the larger share (dbt's) and the floor's connection the
+smaller, so the total stays the budget; unless ``DUCKDB_MEMORY_LIMIT`` or
+``DERIVED_LINKAGE_MEMORY_LIMIT`` is set, which then hold as set (:func:`python_model_limits`).
+That is the floor's best case, as it should be; at scale 100 it also keeps the linkage's spill
+(tens of GB under its build share) within the disk the floor has left.
+
 Disk: the floor's file holds every table of the build at once, about the size of the private
-build file, while that file, the published one and the curated data stay on the same disk. With
-``--drop-after-use`` (chosen automatically when the free space is less than the private build
-file's size, and said so) each table is dropped as soon as the last model reading it (directly,
+build file, while that file, the published one and the curated data stay on the same disk, and
+the linkage spills beside them. With ``--drop-after-use`` (chosen automatically when the free
+space is less than twice the private build file's size: room for the floor's file and as much
+again for spills; and said so) each table is dropped as soon as the last model reading it (directly,
 or through views) has run, outside the timed part, so the file holds only what is still to be
 read; DuckDB reuses the freed blocks. The result says which (``dropped_after_use``).
 """
@@ -42,7 +51,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +99,9 @@ class FloorResult:
     database: str
     threads: str
     memory_limit: str
+    #: While a Python model runs: "<floor connection>/<linkage>" limits (python_model_limits),
+    #: empty when they are set on their own and kept as set.
+    python_model_memory: str = ""
     seed_seconds: float = 0.0  # copying the seeds from the built warehouse (not in the floor)
     floor_seconds: float = 0.0  # every model, SQL and Python
     sql_seconds: float = 0.0
@@ -254,6 +267,7 @@ def run_floor(
         database=database,
         threads=settings.get("threads", ""),
         memory_limit=settings.get("memory_limit", ""),
+        python_model_memory="/".join(python_model_limits(os.environ) or ()),
         dropped_after_use=drop_after_use,
     )
     drops = last_readers(nodes) if drop_after_use else {}
@@ -271,7 +285,7 @@ def run_floor(
                 raise FloorError(f"{node.unique_id}: materialisation {node.materialized!r}")
             if on_node:
                 on_node(node)
-            result.models.append(_run_node(con, node))
+            result.models.append(_run_node(con, node, settings))
             for done in drops.get(node.unique_id, []):
                 con.execute(f"drop table {done.relation}")
     finally:
@@ -303,7 +317,7 @@ def _copy_seeds(
     con.execute("detach __built")
 
 
-def _run_node(con: Any, node: ModelNode) -> NodeTiming:
+def _run_node(con: Any, node: ModelNode, settings: Mapping[str, str]) -> NodeTiming:
     """Create one model's relation (a view, or a table from its SQL or Python); its time
     and row count (None for a view)."""
     import duckdb
@@ -311,7 +325,8 @@ def _run_node(con: Any, node: ModelNode) -> NodeTiming:
     started = time.perf_counter()
     try:
         if node.language == "python":
-            _write_frame(con, node, run_python_model(con, node))
+            with _python_model_memory(con, settings):
+                _write_frame(con, node, run_python_model(con, node))
         elif node.materialized == "view":
             con.execute(f"create view {node.relation} as\n{node.compiled_code}")
         else:
@@ -335,18 +350,54 @@ def profile_settings(environ: Mapping[str, str], work_dir: Path) -> dict[str, st
     }
 
 
+#: The free space the floor wants, in multiples of the private build file, before it keeps every
+#: table to the end: its own file (as large) and the linkage's spills (28 GB at scale 100 under
+#: a 4000MB limit, about the private file's size).
+SPACE_PER_BUILD_FILE = 2
+
+
+def python_model_limits(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The memory limits of (the floor's connection, the linkage's DuckDB) while a Python model
+    runs in the floor: the budget's two shares swapped (the module's docstring says why), or
+    None when either limit is set on its own (``DUCKDB_MEMORY_LIMIT``,
+    ``DERIVED_LINKAGE_MEMORY_LIMIT``)."""
+    if environ.get(memory.DBT_LIMIT_ENV) or environ.get(memory.LINKAGE_LIMIT_ENV):
+        return None
+    return f"{memory.linkage_memory_mb(environ)}MB", f"{memory.dbt_memory_mb(environ)}MB"
+
+
+@contextmanager
+def _python_model_memory(con: Any, settings: Mapping[str, str]) -> Iterator[None]:
+    """Run a Python model with :func:`python_model_limits`, then restore both limits."""
+    limits = python_model_limits(os.environ)
+    if limits is None:
+        yield
+        return
+    floor_limit, linkage_limit = limits
+    con.execute(f"set memory_limit = '{floor_limit}'")
+    os.environ[memory.LINKAGE_LIMIT_ENV] = linkage_limit
+    try:
+        yield
+    finally:
+        os.environ.pop(memory.LINKAGE_LIMIT_ENV, None)
+        con.execute(f"set memory_limit = '{settings['memory_limit']}'")
+
+
 def disk_is_short(warehouse: Path, work_dir: Path) -> tuple[bool, str]:
     """Whether the floor's file may not fit beside the build's: the free space of `work_dir`'s
     disk is less than the size of the private build file (``private/<name>`` beside the
     published `warehouse`, or `warehouse` itself), which holds the same tables. With a reason."""
     private = warehouse.parent / "private" / warehouse.name
     built = private if private.exists() else warehouse
-    need = built.stat().st_size
+    size = built.stat().st_size
     work_dir.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(work_dir).free
     gib = 1024**3
-    reason = f"{free / gib:.1f} GiB free, the build file {built} is {need / gib:.1f} GiB"
-    return free < need, reason
+    reason = (
+        f"{free / gib:.1f} GiB free, the build file {built} is {size / gib:.1f} GiB"
+        " (the floor keeps twice that free: its file, and the spills of the linkage)"
+    )
+    return free < SPACE_PER_BUILD_FILE * size, reason
 
 
 def slowest(models: Iterable[NodeTiming], count: int = 5) -> list[NodeTiming]:
@@ -384,7 +435,7 @@ def slowest(models: Iterable[NodeTiming], count: int = 5) -> list[NodeTiming]:
     default=None,
     help="Drop each table once the last model reading it has run (outside the timing), so "
     "that the floor's file holds only what is still to be read. Default: only when the free "
-    "disk is less than the private build file's size.",
+    "disk is less than twice the private build file's size.",
 )
 @click.option(
     "--json-out",

@@ -43,11 +43,14 @@ Analysts never see a half-built or untested warehouse:
    (permission, disk full) ends in one line saying what failed, where and what to do
    (exit 73). A build killed outright (``kill -9``) leaves its candidate, removed by the next
    build, which so continues from the private state before the killed one.
-5. **Export.** A new file, ``warehouse/.candidate/public/derived_tables.duckdb``, receives only
-   the relations whose dbt node says ``meta: {published: true}`` (marts and reference data;
-   staging and intermediate, which hold direct identifiers, never), with their DDL and
-   comments, read from the candidate with its WAL (nothing is checkpointed before the export
-   has succeeded). Being new, it holds nothing else, not even in freed blocks.
+5. **Export.** The public candidate, ``warehouse/.candidate/public/derived_tables.duckdb``,
+   receives only the relations whose dbt node says ``meta: {published: true}`` (marts and
+   reference data; staging and intermediate, which hold direct identifiers, never), with
+   their DDL and comments, read from the candidate with its WAL (nothing is checkpointed
+   before the export has succeeded). It is a new file (nothing else in it, not even in
+   freed blocks), or, on a daily build whose private build file proves the published file
+   is its last export, a copy of the published file patched with what the build recorded
+   changing: public_export.py says how, what is proved, and every case that writes it new.
 6. **Publish.** Only then: the candidate is checkpointed (in place, that writes the build into
    the private build file itself; DuckDB writes a checkpoint's blocks where the file's
    current headers do not point, then its header, so the file is its old or its new state
@@ -442,6 +445,27 @@ def read_run_results(path: Path, not_before: float) -> list[NodeResult] | None:
     ]
 
 
+@dataclass(frozen=True)
+class BuildRun:
+    """The `dbt build` of a derived build: its invocation id and each node's status."""
+
+    invocation_id: str | None
+    statuses: dict[str, str]
+
+
+def read_build_run(path: Path) -> BuildRun:
+    """The invocation id and node statuses of the run results at `path` (just written)."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return BuildRun(None, {})
+    statuses = {
+        str(result.get("unique_id")): str(result.get("status"))
+        for result in data.get("results", [])
+    }
+    return BuildRun((data.get("metadata") or {}).get("invocation_id"), statuses)
+
+
 def describe_failure(step: str, code: int, results: list[NodeResult] | None) -> str:
     lines = [f"audit failed: {step} exited with code {code}; nothing was published."]
     if results is None:
@@ -661,45 +685,18 @@ def published_relations(manifest_path: Path) -> list[Relation]:
 def export_public(
     build_file: Path, public_file: Path, relations: Sequence[Relation], fold_build: bool = False
 ) -> int:
-    """Write a new DuckDB file holding only `relations`, copied from `build_file`.
+    """Write a new DuckDB file holding only `relations`, copied from `build_file` (a fresh
+    export: public_export.write_public); the number of relations copied.
 
     Tables keep their DDL (types, constraints) and comments (the persisted docs); views are
     recreated from their SQL, so a view that reads an unpublished relation fails here, naming
     it. Nothing else is ever written to the file, so no private data can linger in it (not
-    even in freed blocks). Returns the number of relations copied; those not built (a
-    `--select` build on a fresh candidate) are skipped.
-
-    `build_file` is read with its write-ahead log. With `fold_build` (the candidate of a
-    build), it is opened for writing with checkpoints held, and checkpointed once the public
-    file is complete: the WAL is replayed once, for both (an in-place build's WAL holds the
-    whole build), and a failed export checkpoints nothing. Without it, read-only.
+    even in freed blocks). Relations not built (a `--select` build on a fresh candidate) are
+    skipped. With `fold_build`, `build_file` is the candidate of a build: see write_public.
     """
-    public_file.parent.mkdir(parents=True, exist_ok=True)
-    public_file.unlink(missing_ok=True)
-    wanted = {(r.schema, r.name) for r in relations}
-    config = _publish_config()
-    if fold_build:
-        config["checkpoint_threshold"] = HOLD_THRESHOLD
-    with duckdb.connect(str(public_file), config=config) as con:
-        if fold_build:
-            con.execute("pragma disable_checkpoint_on_shutdown")
-        mode = "" if fold_build else " (read_only)"
-        con.execute(f"attach {literal(str(build_file))} as build{mode}")
-        tables = _build_relations(con, "table", wanted)
-        views = _build_relations(con, "view", wanted)
-        for schema in sorted({schema for schema, *_ in tables + views}):
-            con.execute(f"create schema if not exists {quote(schema)}")
-        for schema, name, sql, _ in tables:
-            relation = Relation(schema, name)
-            con.execute(sql)
-            con.execute(f"insert into {relation.sql} select * from build.{relation.sql}")
-        _create_views(con, views)
-        _copy_comments(con, tables, views, wanted)
-        con.execute("checkpoint")  # the public file: complete, on its own
-        if fold_build:
-            con.execute("checkpoint build")
-        con.execute("detach build")
-    return len(tables) + len(views)
+    from derived_tables.public_export import write_public
+
+    return write_public(build_file, public_file, relations, fold_build).relations
 
 
 #: A relation of the build file: schema, name, the SQL that creates it, its comment.
@@ -891,7 +888,10 @@ def keep_legacy_previous(paths: WarehousePaths, relations: Sequence[Relation]) -
 def private_relations_in(database: Path, paths: WarehousePaths) -> list[str]:
     """Relations of `database` that the private build file holds and the published file does
     not (a file published by an older version, which held staging and intermediate too)."""
+    from derived_tables.public_export import RECORD
+
     private_only = relations_in(paths.private) - relations_in(paths.published)
+    private_only.discard((RECORD.schema, RECORD.name))  # the export's record, no data
     return sorted(f"{s}.{n}" for s, n in relations_in(database) & private_only)
 
 
@@ -1022,6 +1022,12 @@ def _with_project_options(function: Any) -> Any:
     is_flag=True,
     help="Start from an empty warehouse and rebuild incremental models and seeds.",
 )
+@click.option(
+    "--fresh-export",
+    is_flag=True,
+    help="Write the published file anew instead of patching a copy of it: no row an earlier "
+    "build published lingers in its free blocks (a full refresh always does).",
+)
 @click.option("--vars", default=None, help="dbt --vars (YAML string).")
 @click.option("--target", "-t", default=None, help="dbt target (default: the profile's).")
 @click.option("--threads", type=int, default=None, help="dbt threads (default: the profile's).")
@@ -1052,6 +1058,7 @@ def build(
     select: tuple[str, ...],
     exclude: tuple[str, ...],
     full_refresh: bool,
+    fresh_export: bool,
     vars: str | None,
     target: str | None,
     threads: int | None,
@@ -1070,6 +1077,9 @@ def build(
     every test passed publishes: the published file gets only the relations marked `meta:
     {published: true}` (marts, reference data), the private build file keeps the rest. A
     failed build changes neither. After `derived rollback` the next build is a full refresh.
+    A daily build patches a copy of the published file with the keys its incremental marts
+    wrote (the rest replaced whole) when the private build file proves the published file is
+    its last export; otherwise the published file is written anew, and the build says why.
 
     \b
     Exit codes: 0 published; 1 the audit failed (a model or test; listed); 2 wrong usage;
@@ -1108,6 +1118,13 @@ def build(
             _say(f"a full refresh, because {reason}")
         fresh = full_refresh or forced or not paths.private.exists()
         linked = in_place and not fresh
+        export_reason = fresh_export_reason(paths, full_refresh, forced, select, exclude)
+        if fresh_export and not export_reason:
+            export_reason = "of --fresh-export"
+        # The private build file as the last export left it, or None (see public_export.py)
+        private_headers = (
+            headers_digest(paths.private) if not fresh and not wal(paths.private).exists() else None
+        )
         digest = headers_digest(paths.private) if linked else None
         size_before = paths.private.stat().st_size if linked else 0
         try:
@@ -1131,7 +1148,7 @@ def build(
                 _say(f"candidate {candidate} ({origin})")
                 if linked:
                     extra_env[HOLD_ENV] = "1"
-                _audit(options, docs, candidate, extra_env, phases)
+                build_run = _audit(options, docs, candidate, extra_env, phases)
                 if linked:
                     held = wal(candidate).stat().st_size if wal(candidate).exists() else 0
                     grown = paths.private.stat().st_size - size_before
@@ -1140,7 +1157,17 @@ def build(
                         f"{grown / 2**20:,.0f} MiB of blocks written past the private build "
                         "file's end"
                     )
-                relations = _publish_candidate(paths, candidate, project, docs, in_place, phases)
+                relations = _publish_candidate(
+                    paths,
+                    candidate,
+                    project,
+                    docs,
+                    in_place,
+                    phases,
+                    build_run,
+                    export_reason,
+                    private_headers,
+                )
         except BaseException:
             if digest is not None and headers_digest(paths.private) != digest:
                 require_full_refresh(
@@ -1156,6 +1183,26 @@ def build(
         keep_legacy_previous(paths, relations)
     kept = f"; previous kept as {paths.previous}" if paths.previous.exists() else ""
     _say(f"published {paths.published} in {time.monotonic() - started:.0f}s{kept}")
+
+
+def fresh_export_reason(
+    paths: WarehousePaths,
+    full_refresh: bool,
+    forced: bool,
+    select: Sequence[str],
+    exclude: Sequence[str],
+) -> str:
+    """Why this build writes the public file fresh whatever it finds, or "" (then
+    public_export.patch_plan decides)."""
+    if full_refresh:
+        return "of --full-refresh"
+    if forced:
+        return "this build is a full refresh (see above)"
+    if not paths.private.exists():
+        return "this is the first build (no private build file)"
+    if select or exclude:
+        return "a --select or --exclude build records only part of what changed"
+    return ""
 
 
 @contextlib.contextmanager
@@ -1203,12 +1250,14 @@ def _audit(
     candidate: Path,
     extra_env: dict[str, str],
     phases: dict[str, float],
-) -> None:
+) -> BuildRun:
     """Run the build's dbt steps on the candidate; raise AuditFailed at the first that fails
     (a non-zero exit, or a failed node in its run results despite exit 0). A failed source
-    freshness check is only reported: it is shown on the catalogue's trust pages."""
+    freshness check is only reported: it is shown on the catalogue's trust pages. Returns
+    what the `dbt build` step ran (its invocation id and node statuses)."""
     project = options.project_dir
     results_file = target_path(project) / "run_results.json"
+    build_run = BuildRun(None, {})
     for step, args in options.steps(docs):
         _say(f"{step} ...")
         step_started = time.time()
@@ -1225,8 +1274,11 @@ def _audit(
         failed = [r for r in results if r.status in FAILED_STATUSES]
         if failed:  # dbt said success but a node failed: do not trust it
             raise AuditFailed(describe_failure(step, code, results))
-        if step == BUILD_STEP and docs:  # the test results the catalogue shows
-            shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
+        if step == BUILD_STEP:
+            build_run = read_build_run(results_file)
+            if docs:  # the test results the catalogue shows
+                shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
+    return build_run
 
 
 def _publish_candidate(
@@ -1236,26 +1288,65 @@ def _publish_candidate(
     docs: bool,
     in_place: bool,
     phases: dict[str, float],
+    build_run: BuildRun | None = None,
+    fresh_reason: str = "",
+    private_headers: str | None = None,
 ) -> list[Relation]:
     """After a passed audit: write the catalogue (with docs), export the published relations
     to the public candidate, then publish both candidates. Returns the published relations.
 
+    The public candidate is a copy of the published file patched with what this build
+    changed, or a new file when `fresh_reason` says why, or when public_export.patch_plan
+    finds a reason (see public_export.py). `private_headers`: the private build file's
+    header digest when the build started, None when it had a write-ahead log.
+
     Nothing is checkpointed before the export: both read the candidate with its WAL, so a
     failed export leaves the private build file as it was."""
+    from derived_tables import public_export
+
     if docs:
         with _phase("catalogue", phases):
             write_catalogue(project, candidate)
-    relations = published_relations(target_path(project) / "manifest.json")
+    manifest = target_path(project) / "manifest.json"
+    relations = published_relations(manifest)
     if not relations:
         raise AuditFailed(
             "audit failed: no model or seed is marked `meta: {published: true}`, so "
             "there is nothing to publish; nothing was published"
         )
+    build_run = build_run or BuildRun(None, {})
+    plan = None
+    if not fresh_reason:
+        plan, fresh_reason = public_export.patch_plan(
+            paths.published,
+            paths.private,
+            private_headers,
+            manifest,
+            build_run.invocation_id,
+            build_run.statuses,
+        )
     with _phase("export and checkpoint", phases):
-        copied = export_public(candidate, paths.public_candidate, relations, fold_build=True)
-    _say(f"public candidate {paths.public_candidate}: {copied} published relation(s)")
+        export = public_export.write_public(
+            candidate,
+            paths.public_candidate,
+            relations,
+            fold_build=True,
+            plan=plan,
+            fresh_reason=fresh_reason,
+            invocation_id=build_run.invocation_id or "",
+        )
+    _say(f"public candidate {paths.public_candidate}: {export.describe()}")
+    if export.patched:
+        keys = ", ".join(f"{name} ({n:,})" for name, n in sorted(export.patched.items()))
+        _say(f"patched by key (keys): {keys}")
     with _phase("publish", phases):
         publish(paths, candidate, in_place)
+    try:
+        public_export.write_state(paths.private, export.export_id, headers_digest(paths.private))
+    except OSError as error:  # published all the same; the next export is then fresh
+        with contextlib.suppress(OSError):
+            public_export.state_path(paths.private).unlink(missing_ok=True)
+        _say(f"could not record the export ({error}): the next export will be fresh", err=True)
     return relations
 
 

@@ -11,6 +11,7 @@ skipped a model or ran it out of order fails here.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -167,13 +168,13 @@ def test_drop_after_use_is_chosen_when_the_disk_is_short(
     (tmp_path / "warehouse" / "private").mkdir(parents=True)
     published.write_bytes(b"x" * 10)
     (published.parent / "private" / "db.duckdb").write_bytes(b"x" * 1000)
-    free = {"bytes": 999}
+    free = {"bytes": 1999}  # the floor wants twice the private file: its own file, spills
     monkeypatch.setattr(
         floor.shutil, "disk_usage", lambda path: SimpleNamespace(free=free["bytes"])
     )
     short, reason = floor.disk_is_short(published, tmp_path / "floor")
     assert short and "private" in reason
-    free["bytes"] = 1000
+    free["bytes"] = 2000
     assert floor.disk_is_short(published, tmp_path / "floor")[0] is False
 
 
@@ -265,3 +266,48 @@ def test_floor_of_the_tiny_build_writes_the_same_tables(
         ).fetchall()
     model_tables = {f"{n['schema']}.{n['alias']}" for n in tables}
     assert not model_tables & {name for (name,) in left}
+
+
+def test_a_python_model_gets_the_larger_share_of_the_budget_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the floor nothing runs beside a Python model: the budget's two shares are swapped
+    for its duration (the linkage's DuckDB the larger), then restored; a limit set on its own
+    is kept as set."""
+    for name in ("DUCKDB_MEMORY_LIMIT", "DERIVED_LINKAGE_MEMORY_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DERIVED_MEMORY_BUDGET_MB", "16000")
+    assert floor.python_model_limits({"DERIVED_MEMORY_BUDGET_MB": "16000"}) == (
+        "4000MB",
+        "12000MB",
+    )
+    assert floor.python_model_limits({"DERIVED_LINKAGE_MEMORY_LIMIT": "2GB"}) is None
+    assert floor.python_model_limits({"DUCKDB_MEMORY_LIMIT": "2GB"}) is None
+    built = tmp_path / "db.duckdb"
+    duckdb.connect(str(built)).close()
+    seen = tmp_path / "seen.txt"
+    code = (
+        "import os\n"
+        "def model(dbt, session):\n"
+        "    limit = session.sql(\"select current_setting('memory_limit')\").fetchall()[0][0]\n"
+        f"    open({str(seen)!r}, 'w').write(\n"
+        "        os.environ['DERIVED_LINKAGE_MEMORY_LIMIT'] + ' ' + limit)\n"
+        "    return session.sql('select 1 as n').to_arrow_table()\n"
+        "class dbtObj:\n"
+        "    def __init__(self, load_df_function):\n"
+        "        pass\n"
+    )
+    manifest = {
+        "nodes": {
+            "model.p.py": _model("py", [], "table")
+            | {"language": "python", "compiled_code": code},
+        }
+    }
+    settings = floor.profile_settings(dict(os.environ), tmp_path)
+    assert settings["memory_limit"] == "12000MB"
+    result = floor.run_floor(manifest, built, tmp_path / "floor", settings)
+    linkage_limit, floor_limit = seen.read_text().split(" ", 1)
+    assert linkage_limit == "12000MB"
+    assert floor_limit.replace(" ", "").startswith(("3.7GiB", "4.0GB", "3814.6MiB"))
+    assert result.python_model_memory == "4000MB/12000MB"
+    assert "DERIVED_LINKAGE_MEMORY_LIMIT" not in os.environ

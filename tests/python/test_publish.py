@@ -22,13 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
-from derived_tables import publish, snapshot
+from derived_tables import public_export, publish, snapshot
 from derived_tables.publish import build, rollback
 
 FILES = {
@@ -1002,3 +1003,111 @@ def test_upgrading_from_the_old_layout_keeps_a_rollback(built: Path) -> None:
         _query(_published(built), "select * from main.private_people")
     assert _build(built).exit_code == 0  # and builds on from the old state
     assert _runs(_published(built)) == [0, 1, 2]
+
+
+# --------------------------------------------------------------------------------------------
+# The public file patched with what the build changed (issue 9; public_export.py)
+# --------------------------------------------------------------------------------------------
+
+PUBLISHED = [
+    publish.Relation("main", name)
+    for name in ("people", "people_view", "people_table", "runs", "events_table")
+]
+
+
+@pytest.fixture
+def patch_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table replaced whole frees much of so small a file (44%): patch it all the same
+    (the bound itself: test_public_export.py)."""
+    monkeypatch.setattr(public_export, "FRESH_EXPORT_FREE_SHARE", 1.0)
+
+
+def _assert_published_is_a_fresh_export(project: Path, tmp_path: Path) -> None:
+    from test_public_export import assert_equals_a_fresh_export
+
+    assert_equals_a_fresh_export(_published(project), _private(project), PUBLISHED, tmp_path)
+
+
+@pytest.mark.usefixtures("patch_small_files")
+def test_the_next_build_patches_a_copy_of_the_published_file(built: Path, tmp_path: Path) -> None:
+    """The template's second build patched already; a third does too: the published file
+    equals a fresh export of the private build file, the previous one is kept untouched."""
+    before = _sha256(_published(built))
+    result = _build(built, "--vars", "{run_id: 3}")
+    assert result.exit_code == 0, result.output
+    assert "5 published relation(s) patched on a copy of the published file" in result.output, (
+        result.output
+    )
+    assert "] export and checkpoint in " in result.output
+    assert _sha256(_previous(built)) == before
+    assert _runs(_published(built)) == [1, 2, 3]
+    _assert_published_is_a_fresh_export(built, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "how, reason",
+    [
+        ("--full-refresh", "because of --full-refresh"),
+        ("--fresh-export", "because of --fresh-export"),
+        ("--select", "because a --select or --exclude build records only part of what changed"),
+        ("rollback", "because this build is a full refresh (see above)"),
+        ("private changed", "because the private build file changed since the last export"),
+        ("published changed", "(its SHA-256 differs)"),
+        ("record gone", "because there is no record of the last export"),
+    ],
+)
+@pytest.mark.usefixtures("patch_small_files")
+def test_an_unproven_build_writes_the_public_file_fresh(
+    built: Path, tmp_path: Path, how: str, reason: str
+) -> None:
+    """Whatever cannot be proved (see public_export.py) gives a fresh public file, saying
+    why; the build after it patches again."""
+    args = ["--vars", "{run_id: 3}"]
+    if how.startswith("--"):
+        args += [how, "runs"] if how == "--select" else [how]
+    elif how == "rollback":
+        assert _run(rollback, built).exit_code == 0
+    elif how == "private changed":
+        with duckdb.connect(str(_private(built))) as con:
+            con.execute("insert into main.people_table values (3, 'Edsger')")
+    elif how == "published changed":
+        with duckdb.connect(str(_published(built))) as con:
+            con.execute("insert into main.people_table values (3, 'Edsger')")
+    elif how == "record gone":
+        public_export.state_path(_private(built)).unlink()
+    result = _build(built, *args)
+    assert result.exit_code == 0, result.output
+    assert "written to a new file because" in result.output, result.output
+    assert reason in result.output
+    _assert_published_is_a_fresh_export(built, tmp_path)
+    result = _build(built, "--vars", "{run_id: 4}")
+    assert "patched on a copy of the published file" in result.output, result.output
+    _assert_published_is_a_fresh_export(built, tmp_path)
+
+
+@pytest.mark.usefixtures("patch_small_files")
+@pytest.mark.parametrize("fault", [KeyboardInterrupt, duckdb.IOException])
+def test_a_patch_failing_midway_publishes_nothing(
+    built: Path, monkeypatch: pytest.MonkeyPatch, fault: type[BaseException]
+) -> None:
+    """Killed (Ctrl-C) or failing in the middle of the patch: the published file and its
+    previous version are byte for byte as they were, the private build file's relations
+    too, the candidate is gone, and the next build patches again."""
+    before = (_sha256(_published(built)), _sha256(_previous(built)))
+    private = _private_state(built)
+    create_views = public_export._create_views
+
+    def failing(*args: Any) -> None:
+        create_views(*args)
+        raise fault("stopped in the middle of the patch")
+
+    monkeypatch.setattr(public_export, "_create_views", failing)
+    result = _build(built, "--vars", "{run_id: 3}")
+    assert result.exit_code != 0, result.output
+    assert (_sha256(_published(built)), _sha256(_previous(built))) == before
+    assert _private_state(built) == private
+    assert _candidates(built) == []
+    monkeypatch.setattr(public_export, "_create_views", create_views)
+    result = _build(built, "--vars", "{run_id: 3}")
+    assert result.exit_code == 0, result.output
+    assert "patched on a copy" in result.output and _runs(_published(built)) == [1, 2, 3]
