@@ -299,8 +299,7 @@ def test_a_python_model_gets_the_larger_share_of_the_budget_while_it_runs(
     )
     manifest = {
         "nodes": {
-            "model.p.py": _model("py", [], "table")
-            | {"language": "python", "compiled_code": code},
+            "model.p.py": _model("py", [], "table") | {"language": "python", "compiled_code": code},
         }
     }
     settings = floor.profile_settings(dict(os.environ), tmp_path)
