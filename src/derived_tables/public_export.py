@@ -63,6 +63,7 @@ from derived_tables.publish import (
     _copy_comments,
     _create_views,
     _publish_config,
+    is_published,
     literal,
     quote,
     wal,
@@ -251,7 +252,7 @@ def patch_plan(
     keyed: dict[tuple[str, str], KeyedModel] = {}
     names: dict[str, int] = {}
     for unique_id, node in sorted(manifest.get("nodes", {}).items()):
-        if not _published(node):
+        if not is_published(node):
             continue
         status = statuses.get(unique_id)
         if status != "success":
@@ -264,18 +265,6 @@ def patch_plan(
     # The keys are recorded by relation name alone: a name in two schemas is ambiguous.
     keyed = {relation: model for relation, model in keyed.items() if names[relation[1]] == 1}
     return PatchPlan(published, state["export_id"], invocation_id, keyed), ""
-
-
-def _published(node: Mapping[str, Any]) -> bool:
-    from derived_tables.publish import PUBLISHED_META
-
-    if node.get("resource_type") not in ("model", "seed", "snapshot"):
-        return False
-    config = node.get("config") or {}
-    if config.get("materialized") == "ephemeral":
-        return False
-    meta = {**(node.get("meta") or {}), **(config.get("meta") or {})}
-    return meta.get(PUBLISHED_META) is True
 
 
 def max_free_share() -> float:

@@ -453,17 +453,13 @@ class BuildRun:
     statuses: dict[str, str]
 
 
-def read_build_run(path: Path) -> BuildRun:
-    """The invocation id and node statuses of the run results at `path` (just written)."""
+def read_invocation_id(path: Path) -> str | None:
+    """The dbt invocation id of the run results at `path` (just written), or None."""
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return BuildRun(None, {})
-    statuses = {
-        str(result.get("unique_id")): str(result.get("status"))
-        for result in data.get("results", [])
-    }
-    return BuildRun((data.get("metadata") or {}).get("invocation_id"), statuses)
+        return None
+    return (data.get("metadata") or {}).get("invocation_id")
 
 
 def describe_failure(step: str, code: int, results: list[NodeResult] | None) -> str:
@@ -649,6 +645,21 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def node_meta(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest node's meta: its `meta`, overridden by its config's."""
+    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+
+
+def is_published(node: Mapping[str, Any]) -> bool:
+    """Whether a manifest node is published: a model, seed or snapshot (not ephemeral) whose
+    meta says `published: true`."""
+    if node.get("resource_type") not in ("model", "seed", "snapshot"):
+        return False
+    if (node.get("config") or {}).get("materialized") == "ephemeral":
+        return False
+    return node_meta(node).get(PUBLISHED_META) is True
+
+
 def published_relations(manifest_path: Path) -> list[Relation]:
     """The relations of every model, seed and snapshot whose config has `meta.published: true`.
 
@@ -664,15 +675,9 @@ def published_relations(manifest_path: Path) -> list[Relation]:
         ) from None
     relations = set()
     for unique_id, node in manifest.get("nodes", {}).items():
-        if node.get("resource_type") not in ("model", "seed", "snapshot"):
+        if not is_published(node):
             continue
-        config = node.get("config") or {}
-        if config.get("materialized") == "ephemeral":
-            continue
-        meta = {**(node.get("meta") or {}), **(config.get("meta") or {})}
-        if meta.get(PUBLISHED_META) is not True:
-            continue
-        if meta.get("personal_data") == "direct":
+        if node_meta(node).get("personal_data") == "direct":
             raise AuditFailed(
                 f"audit failed: {unique_id} is marked both `published: true` and "
                 "`personal_data: direct`; nothing was published. Publish only pseudonymised "
@@ -1275,7 +1280,9 @@ def _audit(
         if failed:  # dbt said success but a node failed: do not trust it
             raise AuditFailed(describe_failure(step, code, results))
         if step == BUILD_STEP:
-            build_run = read_build_run(results_file)
+            build_run = BuildRun(
+                read_invocation_id(results_file), {r.unique_id: r.status for r in results}
+            )
             if docs:  # the test results the catalogue shows
                 shutil.copy2(results_file, target_path(project) / BUILD_RESULTS)
     return build_run
